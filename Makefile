@@ -1,0 +1,41 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := .demo
+DEMO_DEVICES ?= 2000
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# The whole pipeline on the embedded synthetic site (SQLite), end to end.
+demo: $(VENV)/.installed
+	@mkdir -p $(DEMO)
+	@test -f $(DEMO)/site-$(DEMO_DEVICES).db || \
+		$(BIN)/python -m fixtures.synthetic_site --db sqlite:///$(DEMO)/site-$(DEMO_DEVICES).db --devices $(DEMO_DEVICES)
+	SCCM_CEP_DATA_DIR=$(DEMO)/state $(BIN)/sccm-cep export \
+		--db sqlite:///$(DEMO)/site-$(DEMO_DEVICES).db --out $(DEMO)/out
+
+# ruff, mypy (strict on sccm_cep/ and connectors/) and the whole pytest suite.
+test: $(VENV)/.installed-test
+	@scripts/ensure-services
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(DEMO) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Scale benchmarks for sccm-cep: run with ``make bench`` or ``python -m bench``."""

@@ -1,0 +1,7 @@
+"""SCCM site database connector: SQLAlchemy Core over the documented ``v_`` views, read-only."""
+
+from __future__ import annotations
+
+from connectors.sccm_sql.connector import SqlConnector
+
+__all__ = ["SqlConnector"]

@@ -1,0 +1,552 @@
+"""Read-only connector over an SCCM site database (SQL Server in production; SQLite, PostgreSQL).
+
+It probes which documented views exist, refuses a database without the required ones,
+streams canonical records with server-side cursors, and translates driver errors once
+into the project's errors. It never writes: SQLite is opened read-only, PostgreSQL and
+SQL Server sessions are set read-only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, cast, get_type_hints
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from connectors.sccm_sql import statements as st
+from connectors.sccm_sql import views as v
+from sccm_cep import model as m
+from sccm_cep.connector import CheckReport, CollectionRequest
+from sccm_cep.errors import (
+    ConfigError,
+    NotAnSccmSite,
+    SccmCepError,
+    SourceAuthError,
+    SourceQueryError,
+    SourceUnreachable,
+)
+
+__all__ = ["SqlConnector"]
+
+#: Fields that need a view besides the record's main one; dropped when that view is absent.
+FIELD_VIEWS: dict[str, dict[str, str]] = {
+    "package": {"program_count": "v_Program", "deployment_count": "v_Advertisement"},
+    "configuration_item": {
+        "name": "v_LocalizedCIProperties_SiteLoc",
+        "description": "v_LocalizedCIProperties_SiteLoc",
+        "rule_count": "v_CIRelation",
+        "targeted": "v_BaselineTargetedComputers",
+        "evaluated": "v_CICurrentComplianceStatus",
+        "compliant_rate": "v_CICurrentComplianceStatus",
+        "noncompliant_rate": "v_CICurrentComplianceStatus",
+        "error_rate": "v_CICurrentComplianceStatus",
+    },
+    "device": {
+        "os_caption": "v_GS_OPERATING_SYSTEM",
+        "os_version": "v_GS_OPERATING_SYSTEM",
+        "architecture": "v_GS_OPERATING_SYSTEM",
+        "manufacturer": "v_GS_COMPUTER_SYSTEM",
+        "model": "v_GS_COMPUTER_SYSTEM",
+        "cpu_name": "v_GS_PROCESSOR",
+        "cores": "v_GS_PROCESSOR",
+        "memory_gb": "v_GS_X86_PC_MEMORY",
+        "chassis_type": "v_GS_SYSTEM_ENCLOSURE",
+        "bios_release_year": "v_GS_PC_BIOS",
+        "system_disk_gb": "v_GS_LOGICAL_DISK",
+        "software_count": "v_Add_Remove_Programs",
+    },
+}
+
+SITE_TYPES = {1: "secondary", 2: "primary", 4: "central_administration"}
+SITE_STATUS = {1: "active", 2: "pending", 3: "failed", 4: "deleted", 5: "upgrade"}
+FEATURE_TYPES = {
+    1: "application",
+    2: "program",
+    3: "mobile_program",
+    4: "script",
+    5: "software_update",
+    6: "baseline",
+    7: "task_sequence",
+    8: "content_distribution",
+    9: "dp_group",
+    10: "dp_health",
+    11: "configuration_policy",
+    28: "abstract_ci",
+}
+INTENTS = {1: "required", 2: "available", 3: "simulate"}
+PACKAGE_TYPES = {
+    0: "package",
+    3: "driver",
+    4: "task_sequence",
+    5: "software_update",
+    6: "device_setting",
+    7: "virtual_application",
+    8: "application_content",
+    257: "os_image",
+    258: "boot_image",
+    259: "os_upgrade",
+    260: "vhd",
+}
+PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
+CI_TYPES = {2: "configuration_baseline", 3: "configuration_item"}
+
+
+class SqlConnector:
+    """Reads one site database through the documented views."""
+
+    name = "sccm_sql"
+
+    def __init__(self, url: str, *, password: str | None = None, connect_timeout: int = 15):
+        self._url = _parse_url(url, password)
+        self._engine = _engine(self._url, connect_timeout)
+        self._present: dict[str, bool] | None = None
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password masked: the only form that may be printed."""
+        return self._url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- probing ----------------------------------------------------------------------------
+
+    def present_views(self) -> dict[str, bool]:
+        """Which of the views this connector reads exist with the columns it needs."""
+        if self._present is None:
+            with self._guard("probing the site database's views"), self._engine.connect() as conn:
+                insp = inspect(conn)
+                present: dict[str, bool] = {}
+                for name, table in v.VIEWS.items():
+                    if not insp.has_table(name):
+                        present[name] = False
+                        continue
+                    have = {c["name"].lower() for c in insp.get_columns(name)}
+                    present[name] = all(c.name.lower() in have for c in table.columns)
+            missing = [n for n in v.REQUIRED if not present[n]]
+            if missing:
+                raise NotAnSccmSite(
+                    f"the database at {self.display_url} is not an SCCM site database:"
+                    f" missing view {', '.join(missing)}",
+                    hint="point --db at the CM_<SiteCode> database and grant the login db_datareader",
+                    missing=tuple(missing),
+                )
+            self._present = present
+        return self._present
+
+    def check(self) -> CheckReport:
+        present = self.present_views()
+        sites = list(
+            self._rows(
+                st.PLANS["site"].statement(
+                    frozenset({"version", "build_number", "site_type", "parent_site_code"})
+                ),
+                "v_Site",
+            )
+        )
+        code, version, build = None, None, None
+        if sites:
+            top = _top_site(sites)
+            code, version, build = top["site_code"], top["version"], _int(top["build_number"])
+        totals = next(self._rows(st.PLANS["client_totals"].statement(frozenset({"managed"})), "v_R_System"))
+        return CheckReport(
+            site_code=_text(code),
+            version=_text(version),
+            build_number=build,
+            managed_clients=_int(totals["managed"]),
+            readable=tuple(sorted(n for n, ok in present.items() if ok)),
+            missing_optional=tuple(sorted(n for n, ok in present.items() if not ok)),
+        )
+
+    def site_code(self) -> str:
+        report = self.check()
+        if not report.site_code:
+            raise NotAnSccmSite(
+                f"v_Site at {self.display_url} holds no site row",
+                hint="point --db at the site database (CM_<SiteCode>)",
+            )
+        return report.site_code
+
+    # -- streams ----------------------------------------------------------------------------
+
+    def streams(self, request: CollectionRequest) -> Sequence[_SqlStream]:
+        present = self.present_views()
+        out: list[_SqlStream] = []
+        for record, fields in request.fields.items():
+            plan = st.PLANS.get(record)
+            if plan is None or not fields:
+                continue
+            if not present[plan.views[0]]:
+                continue
+            aux = FIELD_VIEWS.get(record, {})
+            usable = frozenset(f for f in fields if present.get(aux.get(f, plan.views[0]), False))
+            out.append(_SqlStream(self, plan, usable))
+        return out
+
+    def skipped(self, request: CollectionRequest) -> list[str]:
+        """Human notes on what the request wanted that this site does not have."""
+        present = self.present_views()
+        notes = []
+        for record, fields in request.fields.items():
+            plan = st.PLANS.get(record)
+            if plan is None or not fields:
+                continue
+            if not present[plan.views[0]]:
+                notes.append(f"{record}: not collected, optional view {plan.views[0]} is missing")
+                continue
+            aux = FIELD_VIEWS.get(record, {})
+            gone = sorted({aux[f] for f in fields if f in aux and not present[aux[f]]})
+            notes += [f"{record}: some fields not collected, optional view {g} is missing" for g in gone]
+        return notes
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _rows(self, stmt: Any, what: str) -> Iterator[Mapping[str, Any]]:
+        with self._guard(f"reading {what}"), self._engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=2000).execute(stmt)
+            for row in result:
+                yield cast("Mapping[str, Any]", row._mapping)
+
+    def _guard(self, doing: str) -> _Guard:
+        return _Guard(self, doing)
+
+
+class _Guard:
+    """Translates driver and SQLAlchemy errors into the project's, once, at the boundary."""
+
+    def __init__(self, connector: SqlConnector, doing: str) -> None:
+        self.connector = connector
+        self.doing = doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if (
+            exc is None
+            or isinstance(exc, SccmCepError)
+            or not isinstance(exc, SQLAlchemyError | sqlite3.Error)
+        ):
+            return None
+        raise _translate(exc, self.connector.display_url, self.doing) from exc
+
+
+@dataclass(frozen=True)
+class _SqlStream:
+    connector: SqlConnector
+    plan: st.Plan
+    fields: frozenset[str]
+
+    @property
+    def record_type(self) -> type[m.Record]:
+        return self.plan.record_type
+
+    @property
+    def source(self) -> str:
+        return self.plan.source
+
+    def read(self) -> Iterator[m.Record]:
+        rt = self.plan.record_type
+        extra = self._extra() if rt is m.ConfigurationItem else {}
+        hints = _hints(rt)
+        for row in self.connector._rows(self.plan.statement(self.fields), self.plan.views[0]):
+            yield rt(**_values(rt, hints, row, self.fields, extra))
+
+    def _extra(self) -> dict[str, dict[Any, Any]]:
+        """Per-baseline counts from the compliance views, merged by CI_ID (small results)."""
+        c = self.connector
+        out: dict[str, dict[Any, Any]] = {"rules": {}, "targets": {}, "states": {}}
+        if "rule_count" in self.fields:
+            out["rules"] = {r["ci_id"]: r["n"] for r in c._rows(st.rule_counts(), "v_CIRelation")}
+        if "targeted" in self.fields:
+            out["targets"] = {
+                r["ci_id"]: r["n"] for r in c._rows(st.baseline_targets(), "v_BaselineTargetedComputers")
+            }
+        if self.fields & {"evaluated", "compliant_rate", "noncompliant_rate", "error_rate"}:
+            states: dict[Any, dict[int, int]] = {}
+            for r in c._rows(st.compliance_counts(), "v_CICurrentComplianceStatus"):
+                states.setdefault(r["ci_id"], {})[_int(r["state"]) or 0] = _int(r["n"]) or 0
+            out["states"] = states
+        return out
+
+
+# -- row mapping ------------------------------------------------------------------------------
+
+
+def _hints(rt: type[m.Record]) -> dict[str, Any]:
+    return get_type_hints(rt)
+
+
+def _values(
+    rt: type[m.Record],
+    hints: Mapping[str, Any],
+    row: Mapping[str, Any],
+    fields: frozenset[str],
+    extra: Mapping[str, Mapping[Any, Any]],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(rt):
+        if f.name in row:
+            out[f.name] = _coerce(hints[f.name], row[f.name])
+    name = rt.NAME
+    if name == "site":
+        out["site_type"] = SITE_TYPES.get(_int(row.get("site_type")) or -1, _text(row.get("site_type")))
+        out["status"] = SITE_STATUS.get(_int(row.get("status")) or -1, _text(row.get("status")))
+    elif name == "operating_system" and "product_type" in row:
+        out["product_type"] = PRODUCT_TYPES.get(_int(row["product_type"]) or -1)
+    elif name == "deployment":
+        out.update(_deployment_values(row, fields))
+    elif name == "package" and "package_type" in row:
+        out["package_type"] = PACKAGE_TYPES.get(_int(row["package_type"]) or 0, "other")
+    elif name == "configuration_item":
+        out.update(_baseline_values(row, fields, extra))
+    return {k: val for k, val in out.items() if k in fields or k == rt.WEIGHT}
+
+
+def _deployment_values(row: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "feature_type" in row:
+        out["feature_type"] = FEATURE_TYPES.get(_int(row["feature_type"]) or -1, "other")
+    if "intent" in row:
+        out["intent"] = INTENTS.get(_int(row["intent"]) or -1)
+    if "has_deadline" in row:
+        out["has_deadline"] = row["has_deadline"] is not None
+    targeted = _int(row.get("targeted"))
+    for rate, column in (
+        ("success_rate", "_success"),
+        ("error_rate", "_errors"),
+        ("in_progress_rate", "_in_progress"),
+        ("unknown_rate", "_unknown"),
+    ):
+        if rate in fields:
+            out[rate] = _share(_int(row.get(column)), targeted)
+    return out
+
+
+def _baseline_values(
+    row: Mapping[str, Any], fields: frozenset[str], extra: Mapping[str, Mapping[Any, Any]]
+) -> dict[str, Any]:
+    ci = row["ci_id"]
+    out: dict[str, Any] = {"ci_id": _text(ci)}
+    if "ci_type" in row:
+        out["ci_type"] = CI_TYPES.get(_int(row["ci_type"]) or -1, "other")
+    if "rule_count" in fields:
+        out["rule_count"] = _int(extra["rules"].get(ci)) or 0
+    if "targeted" in fields:
+        out["targeted"] = _int(extra["targets"].get(ci)) or 0
+    states: Mapping[int, int] = extra["states"].get(ci, {})
+    evaluated = sum(states.values())
+    if "evaluated" in fields:
+        out["evaluated"] = evaluated
+    out["compliant_rate"] = _share(states.get(1, 0), evaluated)
+    out["noncompliant_rate"] = _share(states.get(2, 0), evaluated)
+    out["error_rate"] = _share(states.get(3, 0) + states.get(4, 0), evaluated)
+    return out
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    if not whole or part is None:
+        return None
+    return min(max(part / whole, 0.0), 1.0)
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    text = str(hint)
+    if value is None:
+        return None
+    if "datetime" in text:
+        return _when(value)
+    if "bool" in text:
+        return bool(_int(value))
+    if "float" in text:
+        return float(value) if isinstance(value, int | float) else None
+    if "int" in text:
+        return _int(value)
+    return _text(value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return int(value) if isinstance(value, bool) else None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value).strip()[:32])
+    except ValueError:
+        return None
+
+
+def _top_site(sites: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The site at the top of what this database holds: a CAS, else a primary without parent."""
+
+    def rank(s: Mapping[str, Any]) -> tuple[int, str]:
+        kind = _int(s.get("site_type"))
+        parent = _text(s.get("parent_site_code")) or ""
+        top = 0 if kind == 4 else 1 if kind == 2 and parent.strip() in ("", s["site_code"]) else 2
+        return (top, str(s["site_code"]))
+
+    return min(sites, key=rank)
+
+
+# -- engine -----------------------------------------------------------------------------------
+
+
+def _parse_url(url: str, password: str | None) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            "the database URL is not valid",
+            hint="use e.g. mssql+pyodbc://@SERVER/CM_PS1?driver=ODBC+Driver+18+for+SQL+Server&trusted_connection=yes",
+        ) from exc
+    if password is not None:
+        parsed = parsed.set(password=password)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mssql"):
+        raise ConfigError(
+            f"unsupported database type '{backend}'",
+            hint="use mssql+pyodbc:// for a site database (sqlite:// or postgresql+psycopg:// for copies)",
+        )
+    return parsed
+
+
+def _engine(url: URL, timeout: int) -> Engine:
+    backend = url.get_backend_name()
+    try:
+        if backend == "sqlite":
+            path = url.database or ""
+            if not path or path == ":memory:" or not Path(path).is_file():
+                raise SourceUnreachable(
+                    f"no SQLite database file at {path or '(empty path)'}",
+                    hint="check the path in the sqlite:/// URL",
+                )
+            uri = Path(path).resolve().as_uri() + "?mode=ro"
+
+            def connect() -> sqlite3.Connection:
+                return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+            return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+        if backend == "postgresql":
+            engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": timeout})
+
+            @event.listens_for(engine, "connect")
+            def _read_only(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                cur.close()
+                dbapi_conn.commit()
+
+            return engine
+        query = dict(url.query)
+        query.setdefault("ApplicationIntent", "ReadOnly")
+        return create_engine(
+            url.set(query=query),
+            poolclass=NullPool,
+            connect_args={"timeout": timeout},
+            isolation_level="READ UNCOMMITTED",
+        )
+    except NoSuchModuleError as exc:
+        raise ConfigError(
+            f"the driver for {url.drivername} is not installed", hint=_extra_hint(backend)
+        ) from exc
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"the Python driver module '{exc.name}' is not installed", hint=_extra_hint(backend)
+        ) from exc
+    except ImportError as exc:
+        # pyodbc imports but cannot load libodbc: the ODBC driver manager is missing.
+        raise ConfigError(
+            f"the driver for {url.drivername} cannot load its native library",
+            hint="install unixODBC and an ODBC driver (ODBC Driver 18 for SQL Server, or FreeTDS: "
+            "apt-get install unixodbc tdsodbc)",
+        ) from exc
+
+
+def _extra_hint(backend: str) -> str:
+    extra = {"postgresql": "postgres", "mssql": "mssql"}.get(backend, backend)
+    return f"install it with: pip install 'sccm-cep[{extra}]'"
+
+
+_AUTH = (
+    "password authentication failed",
+    "login failed",
+    "28000",
+    "28p01",
+    "18456",
+    "authentication failed",
+    'role "',
+    "no password supplied",
+    "access denied",
+)
+_UNREACHABLE = (
+    "could not connect",
+    "connection refused",
+    "could not translate host",
+    "timeout expired",
+    "timed out",
+    "08001",
+    "hyt00",
+    "network-related",
+    "no route to host",
+    "name or service not known",
+    "server closed the connection",
+    "unable to open database file",
+    "connection to server",
+    "is not running",
+    "08s01",
+    "unable to connect",
+    "adaptive server is unavailable",
+)
+_NO_ODBC_DRIVER = ("can't open lib", "im002", "data source name not found")
+
+
+def _translate(exc: BaseException, where: str, doing: str) -> SccmCepError:
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if isinstance(exc, DBAPIError) and "does not exist" in text and "database" in text:
+        return SourceUnreachable(
+            f"the database named in {where} does not exist", hint="check the database name in the URL"
+        )
+    if any(p in text for p in _NO_ODBC_DRIVER):
+        return ConfigError(
+            "the ODBC driver named in the database URL is not installed",
+            hint="install 'ODBC Driver 18 for SQL Server' or FreeTDS (tdsodbc) and name it in ?driver=",
+        )
+    if any(p in text for p in _AUTH):
+        return SourceAuthError(
+            f"the server at {where} refused the login",
+            hint="check the user name and the password reference; the login needs db_datareader",
+        )
+    if any(p in text for p in _UNREACHABLE) or isinstance(exc, sqlite3.OperationalError):
+        return SourceUnreachable(
+            f"cannot reach the database at {where}",
+            hint="check host, port, firewall and that the server is running, then try again",
+        )
+    return SourceQueryError(
+        f"{doing} failed on {where} ({exc.__class__.__name__})",
+        hint="check the login can read the SCCM views (db_datareader on the site database)",
+    )

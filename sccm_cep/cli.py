@@ -1,0 +1,257 @@
+"""The ``sccm-cep`` command line: the only module that prints or picks exit codes.
+
+Exit codes (also in README.md): 0 ok, 1 internal error, 2 usage, 3 configuration or
+policy, 4 source unreachable, 5 source refused the login, 6 not an SCCM site database,
+7 a query failed, 8 a document failed its schema, 9 output not writable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sccm_cep import __version__
+from sccm_cep.anonymize import SiteSecret
+from sccm_cep.config import resolve_secret, site_secret
+from sccm_cep.connector import open_connector
+from sccm_cep.errors import PolicyError, SccmCepError
+from sccm_cep.model import Level
+from sccm_cep.pipeline import ExportResult, current_period, run_export
+from sccm_cep.policy import PolicySet, default_policy_dir, lint, load_policies
+
+__all__ = ["cli", "main"]
+
+log = logging.getLogger("sccm_cep")
+
+
+@dataclass
+class App:
+    """What every subcommand gets: where to print and how verbose to be."""
+
+    out: Console
+    err: Console
+    as_json: bool = False
+
+    def fail(self, exc: SccmCepError) -> NoReturn:
+        self.err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+@contextmanager
+def _expected(app: App) -> Iterator[None]:
+    try:
+        yield
+    except SccmCepError as exc:
+        app.fail(exc)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="sccm-cep")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Customer Experience Program submissions from Configuration Manager sites."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = App(out=Console(soft_wrap=True), err=Console(stderr=True, soft_wrap=True))
+
+
+def _policies_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--policies",
+        "policies_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="SCCM_CEP_POLICIES",
+        help="Folder of field policies (default: the reviewed ones shipped with sccm-cep).",
+    )(f)
+
+
+@cli.command()
+@click.option(
+    "--db",
+    "db_url",
+    required=True,
+    envvar="SCCM_CEP_DB",
+    help="SQLAlchemy URL of the site database, e.g. mssql+pyodbc://@SQL01/CM_PS1?driver=...",
+)
+@click.option(
+    "--password",
+    "password_ref",
+    envvar="SCCM_CEP_DB_PASSWORD",
+    help="Reference to the database password: env:NAME, file:PATH or keyring:SERVICE/USER.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder the submission is written to.",
+)
+@click.option("--period", help="Period the submission covers, YYYY-Qn (default: the current quarter).")
+@click.option(
+    "--level",
+    type=click.Choice([lv.value for lv in Level]),
+    default=Level.BASIC.value,
+    show_default=True,
+    help="basic: aggregates only; enhanced: adds pseudonymous device rows.",
+)
+@click.option(
+    "--secret",
+    "secret_ref",
+    envvar="SCCM_CEP_SITE_SECRET",
+    help="Reference to the site's pseudonymization key (default: a key kept in the data folder).",
+)
+@_policies_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def export(
+    app: App,
+    db_url: str,
+    password_ref: str | None,
+    out_dir: Path,
+    period: str | None,
+    level: str,
+    secret_ref: str | None,
+    policies_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Export one submission from a site database URL and print where it was written."""
+    with _expected(app):
+        policies = load_policies(policies_dir)
+        password = resolve_secret(password_ref) if password_ref else None
+        connector = open_connector("sccm_sql", url=db_url, password=password)
+        try:
+            site_code = connector.site_code()  # type: ignore[attr-defined]
+            result = run_export(
+                connector,
+                policies,
+                level=Level(level),
+                period=period or current_period(datetime.now(UTC).date()),
+                secret_for=lambda code: SiteSecret(site_secret(code, secret_ref)),
+                out_dir=out_dir,
+                site_code=site_code,
+            )
+        finally:
+            connector.close()
+    if as_json:
+        app.out.print_json(data=_result_json(result))
+    else:
+        _print_summary(app, result)
+        app.out.print(str(result.written.path), markup=False, highlight=False, soft_wrap=True)
+
+
+def _result_json(result: ExportResult) -> dict[str, Any]:
+    return {
+        "path": str(result.written.path),
+        "document_id": result.written.document_id,
+        "content_digest": result.written.content_digest,
+        "period": result.period,
+        "level": result.level.value,
+        "bytes": result.written.size,
+        "seconds": round(result.seconds, 3),
+        "records": {
+            p.record: {"section": p.section, "read": p.source_rows, "sent": p.sent_rows} for p in result.parts
+        },
+        "suppressed": [
+            {
+                "record": s.record,
+                "field": s.field,
+                "action": s.action,
+                "threshold": s.threshold,
+                "values": s.values,
+                "devices": s.devices,
+            }
+            for s in result.suppressed
+        ],
+        "publisher_normalized_share": result.publisher_normalized_share,
+        "notes": list(result.notes),
+    }
+
+
+def _print_summary(app: App, result: ExportResult) -> None:
+    table = Table(title=f"CEP submission {result.period} (level {result.level.value})")
+    for name in ("section", "record", "rows read", "rows sent"):
+        table.add_column(name, justify="right" if name.startswith("rows") else "left")
+    for p in result.parts:
+        table.add_row(p.section, p.record, f"{p.source_rows:,}", f"{p.sent_rows:,}")
+    app.out.print(table)
+    if result.suppressed:
+        hidden = Table(title="Suppressed (shown as 'other')")
+        for name in ("record", "field", "rule", "values", "devices"):
+            hidden.add_column(name)
+        for s in result.suppressed:
+            rule = f"{s.action} {s.threshold}"
+            hidden.add_row(s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
+        app.out.print(hidden)
+    share = result.publisher_normalized_share
+    if share is not None:
+        app.out.print(f"software entries whose publisher was normalized: {share:.1%}")
+    for note in result.notes:
+        app.out.print(f"note: {note}", markup=False, highlight=False)
+    app.out.print(
+        f"{result.written.size:,} bytes, document {result.written.document_id}, {result.seconds:.1f} s"
+    )
+
+
+@cli.group()
+def policy() -> None:
+    """Field policies: check them against the model."""
+
+
+@policy.command("lint")
+@_policies_option
+@click.pass_obj
+def policy_lint(app: App, policies_dir: Path | None) -> None:
+    """Check every policy file against the canonical model; exit 3 on any problem."""
+    with _expected(app):
+        directory = policies_dir or default_policy_dir()
+        try:
+            loaded: PolicySet = load_policies(directory)
+        except PolicyError as exc:
+            for problem in exc.problems or (exc.message,):
+                app.err.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+            raise
+    assert not lint(loaded.policies.values())
+    fields = sum(len(p.fields) for p in loaded.policies.values())
+    app.out.print(
+        f"{len(loaded.policies)} policies, {fields} fields: ok ({loaded.digest})",
+        markup=False,
+        highlight=False,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="sccm-cep", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)
+    except Exception as exc:
+        # An unexpected failure is a bug. Its message could carry a value read from a site,
+        # so only the type is printed unless the operator asks for the full traceback.
+        if os.environ.get("SCCM_CEP_DEBUG"):
+            raise
+        print(
+            f"error: internal error ({exc.__class__.__name__}); nothing was sent. "
+            "Set SCCM_CEP_DEBUG=1 to see the traceback and report it.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

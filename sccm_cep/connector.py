@@ -1,0 +1,101 @@
+"""The seam between the core and the sources: a Connector opens streams of canonical records.
+
+Connectors live in the top-level ``connectors`` package and are found through the
+entry-point group ``sccm_cep.connectors``; the core never imports them by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from sccm_cep.errors import ConfigError
+from sccm_cep.model import Level, Record
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "CheckReport",
+    "CollectionRequest",
+    "Connector",
+    "Stream",
+    "available_connectors",
+    "open_connector",
+]
+
+ENTRY_POINT_GROUP = "sccm_cep.connectors"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRequest:
+    """What the policies need: for each record type, the fields to read (others are not read)."""
+
+    level: Level
+    fields: Mapping[str, frozenset[str]]
+
+    def wants(self, record: str) -> bool:
+        return bool(self.fields.get(record))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What a read-only connection to a site found."""
+
+    site_code: str | None
+    version: str | None
+    build_number: int | None
+    managed_clients: int | None
+    readable: tuple[str, ...] = ()
+    missing_optional: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@runtime_checkable
+class Stream(Protocol):
+    """Records of one type. ``read`` may be called more than once; each call reads again."""
+
+    @property
+    def record_type(self) -> type[Record]: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def read(self) -> Iterator[Record]: ...
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A source of canonical records for one site."""
+
+    name: str
+
+    def check(self) -> CheckReport: ...
+
+    def streams(self, request: CollectionRequest) -> Sequence[Stream]: ...
+
+    def close(self) -> None: ...
+
+
+class ConnectorFactory(Protocol):
+    def __call__(self, **options: Any) -> Connector: ...
+
+
+def available_connectors() -> dict[str, ConnectorFactory]:
+    """Installed connectors by name, from the entry-point group."""
+    found: dict[str, ConnectorFactory] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found[ep.name] = ep.load()
+    return found
+
+
+def open_connector(name: str, **options: Any) -> Connector:
+    """Open the connector called ``name`` with its options (for example ``url=...``)."""
+    factories = available_connectors()
+    if name not in factories:
+        have = ", ".join(sorted(factories)) or "none"
+        raise ConfigError(
+            f"no connector named '{name}' is installed (installed: {have})",
+            hint="reinstall sccm-cep so its entry points are registered (pip install -e .)",
+        )
+    return factories[name](**options)

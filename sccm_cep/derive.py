@@ -1,0 +1,139 @@
+"""Fill the derived fields of canonical records with ``normalize``, and say which raw fields
+each derived field is computed from (so a connector reads them even when they are not sent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from sccm_cep import model as m
+from sccm_cep import normalize as n
+
+__all__ = ["DERIVED_INPUTS", "derive", "inputs_for"]
+
+_OS = ("caption", "version", "product_type")
+_DEVICE_OS = ("os_caption", "os_version")
+_HW = ("manufacturer", "model")
+
+#: record → derived (or normalized-in-place) field → the raw fields it is computed from.
+DERIVED_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "site": {"release": ("build_number", "version")},
+    "client_version": {"release": ("client_version",)},
+    "hardware_model": {
+        "vendor": ("manufacturer",),
+        "model_family": _HW,
+        "hypervisor": _HW,
+        "is_virtual": _HW,
+    },
+    "hardware_cpu": {"cpu_family": ("cpu_name",)},
+    "hardware_chassis": {"chassis": ("chassis_type",), "form_factor": ("chassis_type",)},
+    "operating_system": {"family": _OS, "release": _OS, "build": ("version",), "edition": _OS},
+    "software": {
+        "publisher": ("publisher",),
+        "product": ("product", "version"),
+        "version": ("product", "version"),
+    },
+    "device": {
+        "os_family": _DEVICE_OS,
+        "os_release": _DEVICE_OS,
+        "os_edition": _DEVICE_OS,
+        "model_family": _HW,
+        "hypervisor": _HW,
+        "cpu_family": ("cpu_name",),
+        "chassis": ("chassis_type",),
+    },
+}
+
+
+def inputs_for(record: str, fields: frozenset[str]) -> frozenset[str]:
+    """``fields`` plus every raw field they are derived from."""
+    derived = DERIVED_INPUTS.get(record, {})
+    needed = set(fields)
+    for f in fields:
+        needed.update(derived.get(f, ()))
+    return frozenset(needed)
+
+
+def derive(record: m.Record) -> m.Record:
+    """The record with its derived fields filled from its raw ones."""
+    fill = _FILLERS.get(type(record))
+    if fill is None:
+        return record
+    return dataclasses.replace(record, **fill(record))
+
+
+def _site(r: Any) -> Mapping[str, Any]:
+    return {"release": n.sccm_release(r.build_number or r.version)}
+
+
+def _client_version(r: Any) -> Mapping[str, Any]:
+    return {"release": n.sccm_release(r.client_version)}
+
+
+def _hardware(manufacturer: str | None, model: str | None) -> dict[str, Any]:
+    hv = n.hypervisor(manufacturer, model)
+    return {"model_family": n.model_family(manufacturer, model), "hypervisor": hv}
+
+
+def _hardware_model(r: Any) -> Mapping[str, Any]:
+    out = _hardware(r.manufacturer, r.model)
+    out["vendor"] = n.normalize_publisher(r.manufacturer)
+    out["is_virtual"] = None if r.manufacturer is None and r.model is None else out["hypervisor"] is not None
+    return out
+
+
+def _cpu(r: Any) -> Mapping[str, Any]:
+    return {"cpu_family": n.cpu_family(r.cpu_name)}
+
+
+def _chassis(r: Any) -> Mapping[str, Any]:
+    return {"chassis": n.chassis_name(r.chassis_type), "form_factor": n.form_factor(r.chassis_type)}
+
+
+def _os_fields(caption: str | None, version: str | None, server_hint: bool) -> dict[str, Any]:
+    if server_hint and caption and "server" not in caption.lower():
+        caption = f"{caption} Server"
+    rel = n.windows_release(caption, version)
+    return {"family": rel.family, "release": rel.release, "build": rel.build, "edition": rel.edition}
+
+
+def _operating_system(r: Any) -> Mapping[str, Any]:
+    server = r.product_type in ("server", "domain_controller")
+    return _os_fields(r.caption, r.version, server)
+
+
+def _software(r: Any) -> Mapping[str, Any]:
+    name = n.split_product(r.product, r.version)
+    return {
+        "publisher": n.normalize_publisher(r.publisher),
+        "product": name.product,
+        "version": name.version,
+    }
+
+
+def _device(r: Any) -> Mapping[str, Any]:
+    os_ = _os_fields(r.os_caption, r.os_version, False)
+    hw = _hardware(r.manufacturer, r.model)
+    return {
+        "os_family": os_["family"],
+        "os_release": os_["release"],
+        "os_edition": os_["edition"],
+        "model_family": hw["model_family"],
+        "hypervisor": hw["hypervisor"],
+        "cpu_family": n.cpu_family(r.cpu_name),
+        "chassis": n.chassis_name(r.chassis_type),
+    }
+
+
+_FILLERS: dict[type[m.Record], Any] = {
+    m.Site: _site,
+    m.ClientVersion: _client_version,
+    m.HardwareModel: _hardware_model,
+    m.HardwareCpu: _cpu,
+    m.HardwareChassis: _chassis,
+    m.OperatingSystem: _operating_system,
+    m.Software: _software,
+    m.Device: _device,
+}

@@ -1,0 +1,44 @@
+"""Normalization of raw SCCM inventory values into canonical, comparable ones: publishers,
+product names and versions, Windows releases, ConfigMgr versions and hardware.
+
+Every function is pure (the only I/O is reading the catalogs in ``data/`` once), accepts
+None and hostile text without raising, and cuts overlong input before parsing it.
+"""
+
+from __future__ import annotations
+
+from sccm_cep.normalize.cpu import cpu_family
+from sccm_cep.normalize.hardware import (
+    FORM_FACTORS,
+    chassis_name,
+    form_factor,
+    hypervisor,
+    model_family,
+)
+from sccm_cep.normalize.product import ProductName, split_product
+from sccm_cep.normalize.publisher import normalize_publisher, publisher_key
+from sccm_cep.normalize.sccm import sccm_build, sccm_release
+from sccm_cep.normalize.stats import NormalizationStats, NormalizationSummary
+from sccm_cep.normalize.version import clean_version, major_minor
+from sccm_cep.normalize.windows import OsRelease, windows_release
+
+__all__ = [
+    "FORM_FACTORS",
+    "NormalizationStats",
+    "NormalizationSummary",
+    "OsRelease",
+    "ProductName",
+    "chassis_name",
+    "clean_version",
+    "cpu_family",
+    "form_factor",
+    "hypervisor",
+    "major_minor",
+    "model_family",
+    "normalize_publisher",
+    "publisher_key",
+    "sccm_build",
+    "sccm_release",
+    "split_product",
+    "windows_release",
+]

@@ -1,0 +1,156 @@
+"""One export: connector streams → derive (normalize) → anonymize (policy) → submission file.
+
+Each phase has its own module and errors; this module only wires them in order and keeps
+the figures a run summary shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from sccm_cep import model as m
+from sccm_cep.anonymize import AnonymizedPart, Anonymizer, SiteSecret, SuppressionNote
+from sccm_cep.connector import CollectionRequest, Connector, Stream
+from sccm_cep.derive import derive, inputs_for
+from sccm_cep.errors import ConfigError
+from sccm_cep.policy import PolicySet
+from sccm_cep.submission import WrittenSubmission, write_submission
+
+__all__ = ["ExportResult", "build_request", "current_period", "period_end", "run_export"]
+
+log = logging.getLogger("sccm_cep.pipeline")
+_PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+@dataclass(frozen=True, slots=True)
+class PartFigures:
+    section: str
+    record: str
+    source_rows: int
+    sent_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    written: WrittenSubmission
+    parts: tuple[PartFigures, ...]
+    suppressed: tuple[SuppressionNote, ...]
+    notes: tuple[str, ...]
+    publisher_normalized_share: float | None
+    seconds: float
+    level: m.Level
+    period: str
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def current_period(today: date) -> str:
+    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+
+
+def period_end(period: str) -> date:
+    match = _PERIOD.match(period)
+    if not match:
+        raise ConfigError(f"period '{period}' is not of the form YYYY-Qn", hint="e.g. --period 2026-Q4")
+    year, quarter = int(match.group(1)), int(match.group(2))
+    next_start = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+    return next_start - timedelta(days=1)
+
+
+def build_request(policies: PolicySet, level: m.Level) -> CollectionRequest:
+    """For each record type collected at ``level``: the fields to read (sent + their inputs)."""
+    fields: dict[str, frozenset[str]] = {}
+    for rt in m.RECORD_TYPES:
+        if not level.includes(rt.LEVEL):
+            continue
+        sent = frozenset(policies[rt.NAME].sent_fields(level))
+        fields[rt.NAME] = inputs_for(rt.NAME, sent)
+    return CollectionRequest(level=level, fields=fields)
+
+
+class _PublisherShare:
+    """Share of software entries (device-weighted) whose publisher normalization changed."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.changed = 0
+
+    def wrap(self, records: Iterator[m.Record]) -> Iterator[m.Record]:
+        for raw in records:
+            done = derive(raw)
+            if isinstance(raw, m.Software) and isinstance(done, m.Software):
+                weight = raw.installations or 0
+                self.total += weight
+                if raw.publisher is not None and done.publisher != raw.publisher.strip():
+                    self.changed += weight
+            yield done
+
+    def share(self) -> float | None:
+        return self.changed / self.total if self.total else None
+
+
+def run_export(
+    connector: Connector,
+    policies: PolicySet,
+    *,
+    level: m.Level,
+    period: str,
+    secret_for: Callable[[str], SiteSecret],
+    out_dir: Path,
+    now: datetime | None = None,
+    site_code: str,
+) -> ExportResult:
+    """Collect, normalize, anonymize and write one submission; nothing is written on failure."""
+    started = time.perf_counter()
+    reference = period_end(period)
+    request = build_request(policies, level)
+    anonymizer = Anonymizer(policies, secret_for(site_code), level, reference=reference)
+    streams = {s.record_type.NAME: s for s in connector.streams(request)}
+    publisher = _PublisherShare()
+    sections: dict[str, dict[str, AnonymizedPart]] = {}
+    sources: dict[str, str] = {}
+    for section, types_ in m.SECTIONS.items():
+        if not level.includes(types_[0].LEVEL):
+            continue
+        sections[section] = {}
+        for rt in types_:
+            stream = streams.get(rt.NAME)
+            if stream is None:
+                part = AnonymizedPart(rt.NAME, rt.KIND, ())
+            else:
+                log.info("collecting %s from %s", rt.NAME, stream.source)
+                part = anonymizer.part(rt, _reader(stream, publisher))
+                sources[section] = connector.name
+            sections[section][rt.NAME] = part
+    notes = tuple(getattr(connector, "skipped", lambda _r: [])(request))
+    doc = anonymizer.finish(
+        site=anonymizer.site_pseudonym(site_code), period=period, sections=sections, sources=sources
+    )
+    written = write_submission(doc, out_dir, now=now)
+    figures = tuple(
+        PartFigures(section, record, part.source_rows, written.rows.get(record, 0))
+        for section, parts in sections.items()
+        for record, part in parts.items()
+    )
+    return ExportResult(
+        written=written,
+        parts=figures,
+        suppressed=doc.suppressed,
+        notes=notes,
+        publisher_normalized_share=publisher.share(),
+        seconds=time.perf_counter() - started,
+        level=level,
+        period=period,
+    )
+
+
+def _reader(stream: Stream, publisher: _PublisherShare) -> Callable[[], Iterator[m.Record]]:
+    def read() -> Iterator[m.Record]:
+        return publisher.wrap(stream.read())
+
+    return read

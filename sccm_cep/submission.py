@@ -1,0 +1,319 @@
+"""CEP submission documents: envelope, JSON Schema, canonical JSON, digests, atomic writes.
+
+A document is written in canonical JSON (sorted keys, no spaces, UTF-8) so the same site
+gives the same bytes for its content and so the same ``content_digest``. Every row is
+validated against the published schema before the file appears under its final name;
+device rows are streamed through a spool file, so memory does not grow with the site.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import types
+import typing
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any
+
+import jsonschema
+
+from sccm_cep import __version__
+from sccm_cep.anonymize import AnonymizedSubmission
+from sccm_cep.errors import OutputError, SubmissionError
+from sccm_cep.model import SECTIONS, Level, Record
+
+__all__ = [
+    "SCHEMA_ID",
+    "SCHEMA_VERSION",
+    "WrittenSubmission",
+    "build_schema",
+    "canonical_json",
+    "document_id",
+    "load_schema",
+    "write_submission",
+]
+
+SCHEMA_ID = "urn:sccm-cep:submission"
+SCHEMA_VERSION = "1.0"
+SCHEMA_FILE = f"submission-{SCHEMA_VERSION}.json"
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SCHEMA_ID)
+ENVELOPE = (
+    "schema",
+    "schema_version",
+    "kind",
+    "document_id",
+    "site",
+    "period",
+    "level",
+    "generated_at",
+    "tool_version",
+    "policy_digest",
+    "content_digest",
+    "sources",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenSubmission:
+    """Where a document went and what identifies it."""
+
+    path: Path
+    document_id: str
+    content_digest: str
+    size: int
+    rows: Mapping[str, int]
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON rendering used for documents and digests."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def document_id(site: str, period: str, schema_version: str = SCHEMA_VERSION) -> str:
+    """UUIDv5 of site pseudonym, period and schema version: a re-export of a period collides."""
+    return str(uuid.uuid5(_NAMESPACE, f"{site}|{period}|{schema_version}"))
+
+
+# -- schema ---------------------------------------------------------------------------------
+
+
+def build_schema() -> dict[str, Any]:
+    """The published JSON Schema, derived from the canonical model (committed as a file)."""
+    defs: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+    for section, types_ in SECTIONS.items():
+        props = {}
+        for rt in types_:
+            defs[rt.NAME] = _row_schema(rt)
+            props[rt.NAME] = {"type": "array", "items": {"$ref": f"#/$defs/{rt.NAME}"}}
+        sections[section] = {
+            "type": "object",
+            "additionalProperties": False,
+            "required": sorted(props),
+            "properties": props,
+        }
+    basic_sections = sorted(s for s, t in SECTIONS.items() if t[0].LEVEL is Level.BASIC)
+    digest = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+    properties: dict[str, Any] = {
+        "schema": {"const": SCHEMA_ID},
+        "schema_version": {"const": SCHEMA_VERSION},
+        "kind": {"const": "submission"},
+        "document_id": {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"},
+        "site": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "period": {"type": "string", "pattern": r"^\d{4}-(Q[1-4]|W\d{2})$"},
+        "level": {"enum": [lv.value for lv in Level]},
+        "generated_at": {"type": "string", "format": "date-time"},
+        "tool_version": {"type": "string"},
+        "policy_digest": digest,
+        "content_digest": digest,
+        "sources": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {s: {"type": "string"} for s in SECTIONS},
+        },
+        **sections,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{SCHEMA_ID}:{SCHEMA_VERSION}",
+        "title": "sccm-cep CEP submission",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [*ENVELOPE, *basic_sections],
+        "properties": properties,
+        "if": {"properties": {"level": {"const": Level.ENHANCED.value}}},
+        "then": {"required": sorted(s for s in SECTIONS if s not in basic_sections)},
+        "else": {"not": {"anyOf": [{"required": [s]} for s in SECTIONS if s not in basic_sections]}},
+        "$defs": defs,
+    }
+
+
+def _row_schema(rt: type[Record]) -> dict[str, Any]:
+    hints = typing.get_type_hints(rt)
+    props: dict[str, Any] = {}
+    for f in dataclasses.fields(rt):
+        if f.name == rt.WEIGHT:
+            props[f.name] = {"type": "integer", "minimum": 0, "description": f.metadata["description"]}
+            continue
+        # Any field may leave as a pseudonym, band or 'other': strings are always allowed.
+        kinds = {"string", "null", *_json_types(hints[f.name])}
+        props[f.name] = {"type": sorted(kinds), "description": f.metadata["description"]}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "description": rt.DESCRIPTION,
+        "properties": props,
+    }
+    if rt.WEIGHT:
+        schema["required"] = [rt.WEIGHT]
+    return schema
+
+
+def _json_types(hint: Any) -> set[str]:
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    out: set[str] = set()
+    for a in args:
+        if a is bool:
+            out.add("boolean")
+        elif a is int:
+            out.add("integer")
+        elif a is float:
+            out |= {"number", "integer"}
+    return out
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict[str, Any]:
+    """The committed schema file shipped with the package."""
+    text = resources.files("sccm_cep.schemas").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = load_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=32)
+def _row_validator(record: str) -> jsonschema.protocols.Validator:
+    schema = load_schema()
+    row = dict(schema["$defs"][record])
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(row)
+
+
+def _check(validator: jsonschema.protocols.Validator, instance: Any, what: str) -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(document)"
+        # The message names the place and the rule, never the offending value.
+        raise SubmissionError(
+            f"{what} does not validate against {SCHEMA_FILE} at {where}: {error.validator} rule",
+            hint="this is a bug in sccm-cep; nothing was written; please report it",
+        )
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def write_submission(
+    doc: AnonymizedSubmission, out_dir: Path, *, now: datetime | None = None
+) -> WrittenSubmission:
+    """Validate and write ``doc`` atomically to ``out_dir``; return where it went."""
+    if not isinstance(doc, AnonymizedSubmission):
+        raise TypeError("write_submission accepts only an AnonymizedSubmission")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".spool-") as spool:
+            spans, content_digest, rows = _spool_sections(doc, spool)
+            doc_id = document_id(doc.site, doc.period)
+            envelope = {
+                "schema": SCHEMA_ID,
+                "schema_version": SCHEMA_VERSION,
+                "kind": "submission",
+                "document_id": doc_id,
+                "site": doc.site,
+                "period": doc.period,
+                "level": doc.level.value,
+                "generated_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "tool_version": __version__,
+                "policy_digest": doc.policy_digest,
+                "content_digest": content_digest,
+                "sources": dict(doc.sources),
+            }
+            _check_skeleton(envelope, doc)
+            final = out_dir / f"sccm-cep-{doc.period}-{doc_id}.json"
+            size = _assemble(final, envelope, spool, spans)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the submission to {out_dir}: {exc.strerror or exc.__class__.__name__}",
+            hint="check the folder exists, is writable and has free space",
+        ) from exc
+    return WrittenSubmission(final, doc_id, content_digest, size, rows)
+
+
+def _spool_sections(
+    doc: AnonymizedSubmission, spool: IO[bytes]
+) -> tuple[dict[str, tuple[int, int]], str, dict[str, int]]:
+    """Write each section's canonical bytes to the spool, validating rows; hash the content."""
+    digest = hashlib.sha256()
+    spans: dict[str, tuple[int, int]] = {}
+    rows: dict[str, int] = {}
+    names = sorted(doc.sections)
+    digest.update(b"{")
+    for i, section in enumerate(names):
+        start = spool.tell()
+        head = ("," if i else "") + json.dumps(section) + ":"
+        digest.update(head.encode())
+        for chunk in _section_chunks(doc.sections[section], rows):
+            data = chunk.encode("utf-8")
+            spool.write(data)
+            digest.update(data)
+        spans[section] = (start, spool.tell() - start)
+    digest.update(b"}")
+    return spans, "sha256:" + digest.hexdigest(), rows
+
+
+def _section_chunks(parts: Mapping[str, Any], rows: dict[str, int]) -> Iterator[str]:
+    yield "{"
+    for i, record in enumerate(sorted(parts)):
+        part = parts[record]
+        yield ("," if i else "") + json.dumps(record) + ":["
+        validator = _row_validator(record)
+        n = 0
+        for row in part.iter_rows():
+            _check(validator, row, f"a '{record}' row")
+            yield ("," if n else "") + canonical_json(row)
+            n += 1
+        rows[record] = n
+        yield "]"
+    yield "}"
+
+
+def _check_skeleton(envelope: dict[str, Any], doc: AnonymizedSubmission) -> None:
+    skeleton = dict(envelope)
+    for section, parts in doc.sections.items():
+        skeleton[section] = {record: [] for record in parts}
+    _check(_validator(), skeleton, "the submission")
+
+
+def _assemble(
+    final: Path, envelope: dict[str, Any], spool: IO[bytes], spans: dict[str, tuple[int, int]]
+) -> int:
+    keys = sorted([*envelope, *spans])
+    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".partial-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(b"{")
+            for i, key in enumerate(keys):
+                out.write((("," if i else "") + json.dumps(key) + ":").encode())
+                if key in spans:
+                    start, length = spans[key]
+                    spool.seek(start)
+                    while length:
+                        chunk = spool.read(min(length, 1 << 20))
+                        out.write(chunk)
+                        length -= len(chunk)
+                else:
+                    out.write(canonical_json(envelope[key]).encode("utf-8"))
+            out.write(b"}")
+            out.flush()
+            os.fsync(out.fileno())
+            size = out.tell()
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return size

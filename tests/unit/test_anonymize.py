@@ -1,0 +1,178 @@
+"""The anonymizer: only policy-named fields leave, rare values are hidden, pseudonyms are keyed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from sccm_cep import model as m
+from sccm_cep.anonymize import OTHER, AnonymizedSubmission, Anonymizer, SiteSecret
+from sccm_cep.model import Level
+from sccm_cep.policy import load_policies
+
+SECRET = SiteSecret(bytes(range(32)))
+REFERENCE = date(2026, 12, 31)
+
+
+def _anonymizer(level: Level = Level.BASIC, secret: SiteSecret = SECRET) -> Anonymizer:
+    return Anonymizer(load_policies(), secret, level, reference=REFERENCE)
+
+
+def _software(*rows: tuple[str, str, str, int]) -> list[m.Record]:
+    return [m.Software(publisher=p, product=t, version=v, installations=n) for p, t, v, n in rows]
+
+
+def test_title_on_fewer_than_k_devices_becomes_other() -> None:
+    part = _anonymizer().part(
+        m.Software,
+        lambda: _software(
+            ("Contoso", "Payroll Helper", "1.0", 3),
+            ("Mozilla", "Firefox", "120.0.1", 40),
+            ("Mozilla", "Firefox", "121.0", 5),
+        ),
+    )
+    products = {r["product"] for r in part.rows}
+    assert products == {"Firefox", OTHER}
+    assert all(r["product"] != "Payroll Helper" for r in part.rows)
+
+
+def test_overlapping_variants_do_not_add_up_past_k() -> None:
+    # x86 and x64 builds on the same 3 devices: 6 rows-worth, but only 3 devices for sure.
+    part = _anonymizer().part(
+        m.Software,
+        lambda: _software(
+            ("Contoso", "Payroll Helper", "1.0", 3),
+            ("Contoso", "Payroll Helper", "1.1", 3),
+        ),
+    )
+    assert {r["product"] for r in part.rows} == {OTHER}
+
+
+def test_disjoint_rows_add_up_for_k() -> None:
+    part = _anonymizer().part(
+        m.HardwareModel,
+        lambda: [
+            m.HardwareModel(
+                manufacturer="Dell Inc.",
+                model="Latitude 5440",
+                model_family="Dell Latitude",
+                vendor="Dell",
+                device_count=3,
+            ),
+            m.HardwareModel(
+                manufacturer="Dell Inc.",
+                model="Latitude 5440",
+                model_family="Dell Latitude",
+                vendor="Dell",
+                device_count=3,
+            ),
+        ],
+    )
+    assert part.rows == (
+        {
+            "model": "Latitude 5440",
+            "vendor": "Dell",
+            "model_family": "Dell Latitude",
+            "hypervisor": None,
+            "is_virtual": None,
+            "device_count": 6,
+        },
+    )
+
+
+def test_versions_are_cut_to_major_minor_and_merged() -> None:
+    part = _anonymizer().part(
+        m.Software,
+        lambda: _software(
+            ("Google", "Chrome", "120.0.6099.130", 10),
+            ("Google", "Chrome", "120.0.6099.217", 7),
+        ),
+    )
+    assert part.rows == (
+        {"publisher": "Google", "product": "Chrome", "version": "120.0", "installations": 17},
+    )
+
+
+def test_dropped_fields_never_leave() -> None:
+    part = _anonymizer().part(
+        m.Package,
+        lambda: [
+            m.Package(
+                package_id="PS100001",
+                name="Office for Jane Doe",
+                description="call 555-0143",
+                source_path=r"\\fs01\pkg\office",
+                package_type="package",
+                program_count=2,
+            ),
+        ],
+    )
+    (row,) = part.rows
+    assert set(row) == {"package_id", "package_type", "program_count", "deployment_count", "source_date"}
+    assert row["package_id"] != "PS100001" and len(row["package_id"]) == 32
+
+
+def test_pseudonyms_are_stable_and_keyed() -> None:
+    other = SiteSecret(b"\x01" * 32)
+    a = _anonymizer().site_pseudonym("PS1")
+    assert a == _anonymizer().site_pseudonym("ps1 ")
+    assert a != _anonymizer(secret=other).site_pseudonym("PS1")
+    assert SECRET.pseudonym("site", "PS1") != SECRET.pseudonym("package", "PS1")
+
+
+def test_secret_never_shows_in_repr() -> None:
+    assert "hidden" in repr(SECRET) and "\\x00" not in repr(SECRET)
+    with pytest.raises(ValueError):
+        SiteSecret(b"short")
+
+
+def test_generalize_schemes() -> None:
+    anon = _anonymizer()
+    (totals,) = anon.part(
+        m.ClientTotals, lambda: [m.ClientTotals(discovered=12_345, managed=99, active=None, virtual=175_000)]
+    ).rows
+    assert totals == {"discovered": "10000-25000", "managed": "<100", "active": None, "virtual": ">=175000"}
+    (dep,) = anon.part(
+        m.Deployment,
+        lambda: [
+            m.Deployment(
+                deployment_id="1",
+                feature_type="application",
+                success_rate=0.8333,
+                created=datetime(2025, 8, 3),
+                targeted=250,
+            )
+        ],
+    ).rows
+    assert dep["success_rate"] == 0.85 and dep["created"] == "2025-Q3" and dep["targeted"] == "100-1000"
+    (bios,) = anon.part(m.HardwareBios, lambda: [m.HardwareBios(release_year=2019, device_count=4)]).rows
+    assert bios == {"release_year": "5-8", "device_count": 4}
+
+
+def test_enhanced_fields_only_at_enhanced() -> None:
+    assert "device" not in {rt.NAME for rt in m.RECORD_TYPES if Level.BASIC.includes(rt.LEVEL)}
+    devices = [
+        m.Device(device_id=f"GUID:{i}", host_name=f"WKS-{i}", model_family="Dell Latitude", memory_gb=16)
+        for i in range(6)
+    ]
+    devices.append(m.Device(device_id="GUID:x", host_name="WKS-x", model_family="Rare Box", memory_gb=8))
+    part = _anonymizer(Level.ENHANCED).part(m.Device, lambda: devices)
+    rows = list(part.iter_rows())
+    assert len(rows) == 7
+    assert all("host_name" not in r for r in rows)
+    assert {r["model_family"] for r in rows} == {"Dell Latitude", OTHER}
+    assert rows[0]["memory_gb"] == "16-32"
+
+
+def test_anonymized_submission_cannot_be_forged() -> None:
+    with pytest.raises(TypeError):
+        AnonymizedSubmission(
+            site="x",
+            level=Level.BASIC,
+            period="2026-Q4",
+            policy_digest="",
+            sections={},
+            sources={},
+            suppressed=(),
+        )

@@ -1,0 +1,236 @@
+"""scrub and scrub_findings: personal data in free text becomes typed placeholders, while
+ordinary product text survives; hostile input stays cheap."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sccm_cep.scrub import KINDS, scrub, scrub_findings
+
+TEN_MB = 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # paths
+        (r"C:\Users\jdoe\AppData\Local\Temp\setup.log", "<path>"),
+        (r"C:\Users\John Smith\AppData\Local\x.msi /qn", "<path> /qn"),
+        (r"C:\Users\John Smith", "<path>"),
+        (r"log at D:\Logs\install.log today", "log at <path> today"),
+        (r"C:\Program Files\App\app.exe was installed", "<path> was installed"),
+        ("C:/Users/jdoe/Desktop", "<path>"),
+        (r"%USERPROFILE%\Desktop\file.txt", "<path>"),
+        (r"\Users\jdoe\Documents", "<path>"),
+        ("/home/jdoe/.config and /Users/jdoe/Library", "<path> and <path>"),
+        (r"\\?\C:\Users\jdoe\x", "<path>"),
+        # UNC
+        (r"\\fs01\users\jdoe\profile", "<unc>"),
+        (r"source \\srv01.contoso.com\apps$\Office\setup.exe /config", "source <unc> /config"),
+        (r"\\?\UNC\srv01\share\jdoe", "<unc>"),
+        # accounts
+        (r"Installed by CONTOSO\jdoe", "Installed by <account>"),
+        (r"run as contoso.com\svc_sccm$.", "run as <account>."),
+        # e-mail and UPN
+        ("mail jdoe@contoso.com today", "mail <email> today"),
+        ("john.doe+cep@mail.example.co.uk.", "<email>."),
+        ("UPN jdoe@CONTOSO.LOCAL", "UPN <email>"),
+        ("jörg.müller@beispiel.de", "<email>"),
+        ("admin@SRV01", "<email>"),
+        # IP addresses
+        ("from 10.1.2.3, 192.168.0.1:8080 and 10.0.0.0/8", "from <ip>, <ip>:8080 and <ip>/8"),
+        ("fe80::1ff:fe23:4567:890a%eth0", "<ip>"),
+        ("2001:db8::1 and ::1", "<ip> and <ip>"),
+        ("2001:0db8:85a3:0000:0000:8a2e:0370:7334", "<ip>"),
+        ("::ffff:192.168.1.10", "<ip>"),
+        ("[2001:db8::1]:443", "[<ip>]:443"),
+        ("gateway fe80::1:", "gateway <ip>:"),
+        # MAC addresses
+        ("00:15:5D:01:23:45", "<mac>"),
+        ("00-15-5d-01-23-45", "<mac>"),
+        ("0015.5d01.2345", "<mac>"),
+        # SIDs and GUIDs
+        ("S-1-5-21-3623811015-3361044348-30300820-1013", "<sid>"),
+        ("key S-1-5-21-1-2-3-1001_Classes", "key <sid>_Classes"),
+        ("{6F9619FF-8B86-D011-B42D-00C04FC964FF}", "<guid>"),
+        ("GUID:6f9619ff-8b86-d011-b42d-00c04fc964ff", "GUID:<guid>"),
+        # host names
+        ("srv01.contoso.com", "<host>"),
+        ("SRV01.CONTOSO.LOCAL is down", "<host> is down"),
+        ("ws1.corp and db.internal and dc.ad", "<host> and <host> and <host>"),
+        ("srv01.contoso.com.bak", "<host>.bak"),
+        ("WKS-0A1B2C SRV-SQL01 LAPTOP-XXXXXXX DESKTOP-XXXXXXX", "<host> <host> <host> <host>"),
+        ("DESKTOP-4K2JR8L WIN-3O8PU6C4ULN NYC-WKS-0042 DC01 SCCM01", "<host> <host> <host> <host> <host>"),
+        # phone numbers
+        ("call +49 30 1234567", "call <phone>"),
+        ("+44 20 7946 0958.", "<phone>."),
+        ("+1 (555) 123-4567", "<phone>"),
+        ("(555) 123-4567 or 555-123-4567 or 555.123.4567", "<phone> or <phone> or <phone>"),
+        ("1-555-123-4567", "<phone>"),
+        ("555-1234", "<phone>"),
+        ("030 12345678 and 0171/1234567", "<phone> and <phone>"),
+        ("06 12 34 56 78 or 06.12.34.56.78", "<phone> or <phone>"),
+        ("Tel. +49 (0)89 123456-78", "Tel. <phone>"),
+        # URLs
+        ("see https://intranet.contoso.com/wiki?id=1). done", "see <url>). done"),
+        ("http://10.1.2.3:8080/x and ftp://files.contoso.com", "<url> and <url>"),
+        ("www.contoso.com/path", "<url>"),
+    ],
+)
+def test_personal_data_is_replaced_by_typed_placeholders(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.38.33135",
+        "Windows 11 23H2",
+        "Adobe Acrobat Reader DC",
+        "Microsoft 365 Apps for enterprise - en-us",
+        "Mozilla Firefox (x64 en-US)",
+        "7-Zip 23.01 (x64)",
+        "Java 8 Update 391 (64-bit)",
+        "Python 3.12.1 (64-bit)",
+        "Microsoft ASP.NET Core 8.0.1 - Shared Framework (x64)",
+        "Google Chrome 120.0.6099.130",
+        "Configuration Manager Client 5.00.9128.1000",
+        "PowerShell 7.4.1.0",
+        "Microsoft Intune Management Extension 1.72.102.0",
+        "2024-01 Cumulative Update for Windows 11 Version 23H2 for x64-based Systems (KB5034123)",
+        "Deploy to All Workstations - Required - Deadline 2024-03-15 18:00",
+        "Baseline: CIS Windows 10 Enterprise Benchmark v2.0.0",
+        "Win10 22H2 Feature Update (WIM 10.0.19045.2965)",
+        "Dell Command | Update 5.1.0",
+        "Intel(R) Wi-Fi 6 AX201 160MHz",
+        "Paint.NET, Node.js, System.Net.Http, setup.exe, readme.md",
+        "SQL2019, WS2022, App-V 5.1, MP3, KB5034441",
+        "version 1.2.10.6, v1.2.3.4, Build 10.0.0.1",
+        r"Run as NT AUTHORITY\SYSTEM for BUILTIN\Administrators and NT SERVICE\TrustedInstaller",
+        "std::vector at 12:30 or 12:30:45, 10:00-12:00",
+        "Überweisung an Zürich AG — 日本語のテキスト",
+        "Deadline 05/01/2024, 05-01-2024 or 05.01.2024, maintenance 0200-0400",
+    ],
+)
+def test_ordinary_product_and_deployment_text_survives(text: str) -> None:
+    assert scrub(text) == text
+
+
+def test_four_part_versions_that_look_like_addresses_are_removed() -> None:
+    # Fail closed: without a version keyword, "1.2.10.6" cannot be told from an address.
+    assert scrub("Greenshot 1.2.10.6") == "Greenshot <ip>"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://jdoe@contoso.com/x", "<url>"),  # URL before e-mail
+        (r"\\srv01.contoso.com\share", "<unc>"),  # UNC before host
+        (r"\\srv01\c$\Users\jdoe", "<unc>"),  # UNC before path
+        ("jdoe@srv01.contoso.com", "<email>"),  # e-mail before host
+        ("S-1-5-21-555-123-4567", "<sid>"),  # SID before phone
+        (r"C:\Users\jdoe@contoso.com\x", "<path>"),  # path before e-mail
+    ],
+)
+def test_the_most_specific_scrubber_wins(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+def test_findings_count_each_kind_removed() -> None:
+    text = (
+        r"CONTOSO\jdoe at srv01.contoso.com copied C:\Users\jdoe\a.txt and C:\Temp\b.txt, "
+        "mail jdoe@contoso.com, ip 10.1.2.3 and fe80::1"
+    )
+    assert scrub_findings(text) == {"path": 2, "email": 1, "account": 1, "ip": 2, "host": 1}
+
+
+def test_findings_are_empty_for_clean_or_missing_text() -> None:
+    assert scrub_findings("Adobe Acrobat Reader DC") == {}
+    assert scrub_findings(None) == {}
+    assert scrub_findings("") == {}
+
+
+def test_findings_keys_are_known_kinds_in_scrub_order() -> None:
+    assert KINDS == (
+        "url", "unc", "path", "email", "sid", "guid", "account", "mac", "ip", "phone", "host",
+    )  # fmt: skip
+    found = scrub_findings(r"10.1.2.3 \\srv\share http://x.example.com jdoe@x.com")
+    assert list(found) == [k for k in KINDS if k in found]
+
+
+@pytest.mark.parametrize("text", [None, "", "   ", "\t\n\r", "\x00\u200b\ufeff"])
+def test_missing_or_blank_text_gives_none(text: str | None) -> None:
+    assert scrub(text) is None
+
+
+def test_non_text_input_gives_none() -> None:
+    assert scrub(12345) is None  # type: ignore[arg-type]
+    assert scrub(b"C:\\Users\\jdoe") is None  # type: ignore[arg-type]
+
+
+def test_whitespace_is_collapsed() -> None:
+    assert scrub("  Adobe \t Acrobat\n\nReader   DC  ") == "Adobe Acrobat Reader DC"
+
+
+def test_result_is_cut_to_max_length() -> None:
+    result = scrub("word " * 1000, max_length=20)
+    assert result is not None and len(result) <= 20
+
+
+def test_truncation_never_leaves_half_a_placeholder() -> None:
+    result = scrub("abcdefgh jdoe@contoso.com", max_length=12)
+    assert result == "abcdefgh"
+
+
+@pytest.mark.parametrize("max_length", [0, -5])
+def test_non_positive_max_length_gives_none(max_length: int) -> None:
+    assert scrub("Adobe Acrobat", max_length=max_length) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("jdoe＠contoso.com", "<email>"),  # full-width at sign
+        ("jdoe@con\u200btoso.com", "<email>"),  # zero-width space inside
+        ("１０.１.２.３", "<ip>"),  # full-width digits
+    ],
+)
+def test_look_alike_characters_do_not_hide_personal_data(text: str, expected: str) -> None:
+    assert scrub(text) == expected
+
+
+def test_ten_megabyte_input_finishes_well_under_a_second() -> None:
+    huge = (r"C:\Users\jdoe\x jdoe@contoso.com 10.1.2.3 " * (TEN_MB // 40))[:TEN_MB]
+    started = time.perf_counter()
+    result = scrub(huge)
+    findings = scrub_findings(huge)
+    assert time.perf_counter() - started < 1.0
+    assert result is not None and "jdoe" not in result
+    assert findings["email"] > 0
+
+
+def test_input_cut_does_not_split_a_token_into_a_leaking_half() -> None:
+    # The text is cut near a bound before scanning; the cut falls back to a space so the
+    # address at the boundary is dropped whole rather than left half-recognized.
+    text = "x " * 700 + "jdoe@contoso.com " * 10_000
+    result = scrub(text, max_length=10_000)
+    assert result is not None and "jdoe" not in result and "contoso" not in result
+
+
+ADVERSARIAL_UNITS = [
+    "a", "1", "a.", "1.", "1:", "a:", "1-", "01 ", "+1 ", "\\", "\\\\a", "C:\\", "C:\\a ",
+    "C:\\A B\\", "a@", "a@a.", "S-1-5-", "{", "ab:", "::", "(555) ", "WKS-a", "DESKTOP-",
+    "%a%\\", "/home/", "www.", "http://", "a\\b ", "a.b", "0000.", "255.", "1a:", "x.com ",
+    "SRV-1a", "(0", "+1-",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("unit", ADVERSARIAL_UNITS)
+def test_pathological_repetitions_stay_cheap(unit: str) -> None:
+    text = unit * (64 * 1024 // len(unit) + 1)
+    started = time.perf_counter()
+    scrub_findings(text)  # scans the full 64 KiB bound
+    scrub(text)
+    assert time.perf_counter() - started < 2.0
