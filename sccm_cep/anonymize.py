@@ -97,6 +97,9 @@ class AnonymizedSubmission:
     sections: Mapping[str, Mapping[str, AnonymizedPart]]
     sources: Mapping[str, str]
     suppressed: tuple[SuppressionNote, ...]
+    feedback: Mapping[str, Any] | None = None
+    revision: int = 0
+    supersedes: str | None = None
     _token: object = dataclasses.field(repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
@@ -139,7 +142,15 @@ class Anonymizer:
         period: str,
         sections: Mapping[str, Mapping[str, AnonymizedPart]],
         sources: Mapping[str, str],
+        feedback: tuple[int, str | None] | None = None,
+        revision: int = 0,
+        supersedes: str | None = None,
     ) -> AnonymizedSubmission:
+        answer = None
+        if feedback is not None:
+            score, comment = feedback
+            # The comment is free text: the same scrubber as any free text, never raw.
+            answer = {"score": int(score), "comment": scrub(comment) if comment else None}
         return AnonymizedSubmission(
             site=site,
             level=self.level,
@@ -148,6 +159,9 @@ class Anonymizer:
             sections=sections,
             sources=sources,
             suppressed=tuple(self._notes),
+            feedback=answer,
+            revision=revision,
+            supersedes=supersedes,
             _token=_TOKEN,
         )
 

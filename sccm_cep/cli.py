@@ -2,7 +2,8 @@
 
 Exit codes (also in README.md): 0 ok, 1 internal error, 2 usage, 3 configuration or
 policy, 4 source unreachable, 5 source refused the login, 6 not an SCCM site database,
-7 a query failed, 8 a document failed its schema, 9 output not writable.
+7 a query failed, 8 a document failed its schema, 9 output not writable, 10 ``run``: at
+least one site failed (the others were done).
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ from rich.table import Table
 
 from sccm_cep import __version__
 from sccm_cep.anonymize import SiteSecret
+from sccm_cep.cli_ops import register_commands as register_ops
+from sccm_cep.cli_sites import register_commands
+from sccm_cep.cli_table import add_plain_row
 from sccm_cep.config import resolve_secret, site_secret
 from sccm_cep.connector import open_connector
 from sccm_cep.errors import PolicyError, SccmCepError
 from sccm_cep.model import Level
 from sccm_cep.pipeline import ExportResult, current_period, run_export
 from sccm_cep.policy import PolicySet, default_policy_dir, lint, load_policies
+from sccm_cep.store import Store
 
 __all__ = ["cli", "main"]
 
@@ -37,11 +42,24 @@ log = logging.getLogger("sccm_cep")
 
 @dataclass
 class App:
-    """What every subcommand gets: where to print and how verbose to be."""
+    """What every subcommand gets: where to print, and the state store (opened on first use)."""
 
     out: Console
     err: Console
-    as_json: bool = False
+    state_url: str | None = None
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.state_url)
+        return self._store
+
+    def say(self, text: str) -> None:
+        self.out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def emit_json(self, data: Any) -> None:
+        self.out.print_json(data=data)
 
     def fail(self, exc: SccmCepError) -> NoReturn:
         self.err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
@@ -59,15 +77,40 @@ def _expected(app: App) -> Iterator[None]:
 @click.group()
 @click.version_option(__version__, prog_name="sccm-cep")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress to standard error.")
+@click.option(
+    "--state",
+    "state_url",
+    envvar="SCCM_CEP_STATE",
+    help="State store URL (default: SQLite in the user data folder; or postgresql+psycopg://...).",
+)
+@click.option(
+    "--data-dir",
+    "data_dir_opt",
+    type=click.Path(file_okay=False),
+    envvar="SCCM_CEP_DATA_DIR",
+    help="Folder for the state store and site secrets (default: the platform's user data folder).",
+)
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool) -> None:
+def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: str | None) -> None:
     """Customer Experience Program submissions from Configuration Manager sites."""
+    if data_dir_opt:
+        # config.data_dir() reads the variable; a scheduled task cannot set environment variables.
+        os.environ["SCCM_CEP_DATA_DIR"] = str(Path(data_dir_opt).resolve())
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
-    ctx.obj = App(out=Console(soft_wrap=True), err=Console(stderr=True, soft_wrap=True))
+    # Piped or captured output gets wide tables instead of truncated cells.
+    width = None if sys.stdout.isatty() else 200
+    app = App(
+        out=Console(soft_wrap=True, width=width),
+        err=Console(stderr=True, soft_wrap=True),
+        state_url=state_url,
+    )
+    ctx.obj = app
+    ctx.call_on_close(lambda: app._store.dispose() if app._store else None)
 
 
 def _policies_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -187,7 +230,7 @@ def _print_summary(app: App, result: ExportResult) -> None:
     for name in ("section", "record", "rows read", "rows sent"):
         table.add_column(name, justify="right" if name.startswith("rows") else "left")
     for p in result.parts:
-        table.add_row(p.section, p.record, f"{p.source_rows:,}", f"{p.sent_rows:,}")
+        add_plain_row(table, p.section, p.record, f"{p.source_rows:,}", f"{p.sent_rows:,}")
     app.out.print(table)
     if result.suppressed:
         hidden = Table(title="Suppressed (shown as 'other')")
@@ -195,7 +238,7 @@ def _print_summary(app: App, result: ExportResult) -> None:
             hidden.add_column(name)
         for s in result.suppressed:
             rule = f"{s.action} {s.threshold}"
-            hidden.add_row(s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
+            add_plain_row(hidden, s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
         app.out.print(hidden)
     share = result.publisher_normalized_share
     if share is not None:
@@ -232,6 +275,10 @@ def policy_lint(app: App, policies_dir: Path | None) -> None:
         markup=False,
         highlight=False,
     )
+
+
+register_commands(cli, _expected)
+register_ops(cli, _expected)
 
 
 def main() -> None:

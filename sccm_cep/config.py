@@ -15,7 +15,7 @@ import platformdirs
 
 from sccm_cep.errors import ConfigError
 
-__all__ = ["data_dir", "resolve_secret", "site_secret"]
+__all__ = ["data_dir", "load_secret", "new_secret", "resolve_secret", "site_secret"]
 
 ENV_DATA_DIR = "SCCM_CEP_DATA_DIR"
 
@@ -67,22 +67,49 @@ def _read_private_file(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def site_secret(site_code: str, ref: str | None = None) -> bytes:
-    """The site's 256-bit pseudonymization key: from ``ref`` or a 0600 file made on first use."""
-    if ref is not None:
-        value = resolve_secret(ref).strip()
+def new_secret(name: str, *, store: str = "file") -> str:
+    """Make a new 256-bit secret called ``name``; return the reference to it (never the value).
+
+    ``file``: a 0600 file under the data folder's ``secrets/``; ``keyring``: the OS keyring.
+    """
+    value = secrets.token_hex(32)
+    if store == "keyring":
         try:
-            key = bytes.fromhex(value)
-        except ValueError:
-            key = value.encode()
-        if len(key) < 32:
-            raise ConfigError("the site secret is shorter than 256 bits", hint="use 64 hex digits")
-        return key
+            import keyring
+
+            keyring.set_password("sccm-cep", name, value)
+        except Exception as exc:  # keyring backends raise their own types
+            raise ConfigError(
+                "the keyring could not store the site secret",
+                hint="run 'sccm-cep doctor' or use --secret-store file",
+            ) from exc
+        return f"keyring:sccm-cep/{name}"
+    if store != "file":
+        raise ConfigError(f"unknown secret store '{store}'", hint="use file or keyring")
     folder = data_dir() / "secrets"
-    path = folder / f"site-{site_code.upper()}.key"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{name}.key"
+    try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32) + "\n")
-    return bytes.fromhex(_read_private_file(path).strip())
+    except FileExistsError:
+        return f"file:{path}"
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
+    return f"file:{path}"
+
+
+def load_secret(ref: str) -> bytes:
+    """The key behind a secret reference, as bytes (64 hex digits, or raw text of >= 32 bytes)."""
+    value = resolve_secret(ref).strip()
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        key = value.encode()
+    if len(key) < 32:
+        raise ConfigError("the site secret is shorter than 256 bits", hint="use 64 hex digits")
+    return key
+
+
+def site_secret(site_code: str, ref: str | None = None) -> bytes:
+    """The key for a one-off export: from ``ref``, or a 0600 file made on first use."""
+    return load_secret(ref or new_secret(f"site-{site_code.upper()}"))

@@ -81,21 +81,29 @@ class ConnectorFactory(Protocol):
     def __call__(self, **options: Any) -> Connector: ...
 
 
-def available_connectors() -> dict[str, ConnectorFactory]:
-    """Installed connectors by name, from the entry-point group."""
-    found: dict[str, ConnectorFactory] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep.load()
-    return found
+def available_connectors() -> list[str]:
+    """Names of the installed connectors, from the entry-point group (nothing is imported)."""
+    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
 
 
 def open_connector(name: str, **options: Any) -> Connector:
-    """Open the connector called ``name`` with its options (for example ``url=...``)."""
-    factories = available_connectors()
-    if name not in factories:
-        have = ", ".join(sorted(factories)) or "none"
+    """Open the connector called ``name`` with its options (for example ``url=...``).
+
+    Only that connector is imported, so a broken or half-installed plugin cannot stop the
+    others from working.
+    """
+    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not found:
+        have = ", ".join(available_connectors()) or "none"
         raise ConfigError(
             f"no connector named '{name}' is installed (installed: {have})",
             hint="reinstall sccm-cep so its entry points are registered (pip install -e .)",
         )
-    return factories[name](**options)
+    try:
+        factory: ConnectorFactory = found[0].load()
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"the connector '{name}' is installed but cannot be loaded ({exc.__class__.__name__})",
+            hint=f"reinstall it, or install its extra: pip install 'sccm-cep[{name}]'",
+        ) from exc
+    return factory(**options)

@@ -7,15 +7,15 @@ the figures a run summary shows.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from sccm_cep import model as m
 from sccm_cep.anonymize import AnonymizedPart, Anonymizer, SiteSecret, SuppressionNote
+from sccm_cep.cadence import Cadence, parse_period, period_of
 from sccm_cep.connector import CollectionRequest, Connector, Stream
 from sccm_cep.derive import derive, inputs_for
 from sccm_cep.errors import ConfigError
@@ -25,7 +25,6 @@ from sccm_cep.submission import WrittenSubmission, write_submission
 __all__ = ["ExportResult", "build_request", "current_period", "period_end", "run_export"]
 
 log = logging.getLogger("sccm_cep.pipeline")
-_PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,16 +49,18 @@ class ExportResult:
 
 
 def current_period(today: date) -> str:
-    return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    """The quarterly period ``today`` is in, e.g. 2026-Q4."""
+    return period_of(Cadence.QUARTERLY, today).key
 
 
 def period_end(period: str) -> date:
-    match = _PERIOD.match(period)
-    if not match:
-        raise ConfigError(f"period '{period}' is not of the form YYYY-Qn", hint="e.g. --period 2026-Q4")
-    year, quarter = int(match.group(1)), int(match.group(2))
-    next_start = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
-    return next_start - timedelta(days=1)
+    """Last day of the period a key names (the reference date for ages and quarters)."""
+    try:
+        return parse_period(period).end
+    except ValueError as exc:
+        raise ConfigError(
+            f"period '{period}' is not of the form YYYY-Qn or YYYY-MM-DD/P14D", hint="e.g. --period 2026-Q4"
+        ) from exc
 
 
 def build_request(policies: PolicySet, level: m.Level) -> CollectionRequest:
@@ -104,6 +105,9 @@ def run_export(
     out_dir: Path,
     now: datetime | None = None,
     site_code: str,
+    feedback: tuple[int, str | None] | None = None,
+    revision: int = 0,
+    supersedes: str | None = None,
 ) -> ExportResult:
     """Collect, normalize, anonymize and write one submission; nothing is written on failure."""
     started = time.perf_counter()
@@ -129,7 +133,13 @@ def run_export(
             sections[section][rt.NAME] = part
     notes = tuple(getattr(connector, "skipped", lambda _r: [])(request))
     doc = anonymizer.finish(
-        site=anonymizer.site_pseudonym(site_code), period=period, sections=sections, sources=sources
+        site=anonymizer.site_pseudonym(site_code),
+        period=period,
+        sections=sections,
+        sources=sources,
+        feedback=feedback,
+        revision=revision,
+        supersedes=supersedes,
     )
     written = write_submission(doc, out_dir, now=now)
     figures = tuple(

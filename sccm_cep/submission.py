@@ -59,6 +59,7 @@ ENVELOPE = (
     "policy_digest",
     "content_digest",
     "sources",
+    "revision",
 )
 
 
@@ -78,9 +79,14 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def document_id(site: str, period: str, schema_version: str = SCHEMA_VERSION) -> str:
-    """UUIDv5 of site pseudonym, period and schema version: a re-export of a period collides."""
-    return str(uuid.uuid5(_NAMESPACE, f"{site}|{period}|{schema_version}"))
+def document_id(site: str, period: str, schema_version: str = SCHEMA_VERSION, revision: int = 0) -> str:
+    """UUIDv5 of site pseudonym, period and schema version: a re-export of a period collides.
+
+    A forced re-take of a period is a new revision with its own id (it names the one it
+    supersedes), so the receiver keeps both and knows which is current.
+    """
+    name = f"{site}|{period}|{schema_version}" + (f"|r{revision}" if revision else "")
+    return str(uuid.uuid5(_NAMESPACE, name))
 
 
 # -- schema ---------------------------------------------------------------------------------
@@ -109,7 +115,19 @@ def build_schema() -> dict[str, Any]:
         "kind": {"const": "submission"},
         "document_id": {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"},
         "site": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-        "period": {"type": "string", "pattern": r"^\d{4}-(Q[1-4]|W\d{2})$"},
+        "period": {"type": "string", "pattern": r"^(\d{4}-Q[1-4]|\d{4}-\d{2}-\d{2}/P14D)$"},
+        "revision": {"type": "integer", "minimum": 0},
+        "supersedes": {"type": "string", "pattern": "^[0-9a-f-]{36}$"},
+        "feedback": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["score"],
+            "description": "The admin's optional 0-10 'would you recommend' answer for the period.",
+            "properties": {
+                "score": {"type": "integer", "minimum": 0, "maximum": 10},
+                "comment": {"type": ["string", "null"], "maxLength": 256},
+            },
+        },
         "level": {"enum": [lv.value for lv in Level]},
         "generated_at": {"type": "string", "format": "date-time"},
         "tool_version": {"type": "string"},
@@ -218,7 +236,7 @@ def write_submission(
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir, prefix=".spool-") as spool:
             spans, content_digest, rows = _spool_sections(doc, spool)
-            doc_id = document_id(doc.site, doc.period)
+            doc_id = document_id(doc.site, doc.period, revision=doc.revision)
             envelope = {
                 "schema": SCHEMA_ID,
                 "schema_version": SCHEMA_VERSION,
@@ -232,9 +250,12 @@ def write_submission(
                 "policy_digest": doc.policy_digest,
                 "content_digest": content_digest,
                 "sources": dict(doc.sources),
+                "revision": doc.revision,
             }
+            if doc.supersedes:
+                envelope["supersedes"] = doc.supersedes
             _check_skeleton(envelope, doc)
-            final = out_dir / f"sccm-cep-{doc.period}-{doc_id}.json"
+            final = out_dir / f"sccm-cep-{doc.period.replace('/', '_')}-{doc_id}.json"
             size = _assemble(final, envelope, spool, spans)
     except OSError as exc:
         raise OutputError(
@@ -251,13 +272,19 @@ def _spool_sections(
     digest = hashlib.sha256()
     spans: dict[str, tuple[int, int]] = {}
     rows: dict[str, int] = {}
-    names = sorted(doc.sections)
+    extra = {"feedback": doc.feedback} if doc.feedback is not None else {}
+    names = sorted([*doc.sections, *extra])
     digest.update(b"{")
     for i, section in enumerate(names):
         start = spool.tell()
         head = ("," if i else "") + json.dumps(section) + ":"
         digest.update(head.encode())
-        for chunk in _section_chunks(doc.sections[section], rows):
+        chunks = (
+            [canonical_json(extra[section])]
+            if section in extra
+            else _section_chunks(doc.sections[section], rows)
+        )
+        for chunk in chunks:
             data = chunk.encode("utf-8")
             spool.write(data)
             digest.update(data)
@@ -286,6 +313,8 @@ def _check_skeleton(envelope: dict[str, Any], doc: AnonymizedSubmission) -> None
     skeleton = dict(envelope)
     for section, parts in doc.sections.items():
         skeleton[section] = {record: [] for record in parts}
+    if doc.feedback is not None:
+        skeleton["feedback"] = doc.feedback
     _check(_validator(), skeleton, "the submission")
 
 

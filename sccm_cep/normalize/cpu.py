@@ -19,9 +19,7 @@ _CORE_TIER = re.compile(r"(i[3579]|m[357])(?:-([0-9]{3,5})[a-z0-9]*)?")
 _DIGITS = re.compile(r"[0-9]{3,5}")
 _CORE_COUNT = re.compile(r"[0-9]{1,3}-cores?")
 _CLOCK = re.compile(r"[0-9.]+[gm]hz")
-_NAMED_CORES = frozenset(
-    {"dual-core", "quad-core", "six-core", "eight-core", "twelve-core", "sixteen-core"}
-)
+_NAMED_CORES = frozenset({"dual-core", "quad-core", "six-core", "eight-core", "twelve-core", "sixteen-core"})
 _NOISE = frozenset({"cpu", "processor", "apu"})
 _XEON_TIERS = frozenset({"gold", "silver", "bronze", "platinum", "max", "phi"})
 
@@ -153,7 +151,7 @@ def _intel_core(low: list[str], generation: int | None) -> str:
 
 
 def _series(rest: list[str]) -> str:
-    """" (Series 2)" from a Core (Ultra) model number such as 265K; "" when there is none."""
+    """ " (Series 2)" from a Core (Ultra) model number such as 265K; "" when there is none."""
     if rest and rest[0][:1] in ("1", "2", "3") and _DIGITS.match(rest[0]):
         return f" (Series {rest[0][0]})"
     return ""

@@ -94,9 +94,7 @@ def _catalog() -> _Catalog:
         version_keywords=frozenset(fold(str(w)) for w in data["version_keywords"]),
         language_codes=frozenset(str(c) for c in data["language_codes"]),
         language_names={fold(str(k)): str(v) for k, v in data["language_names"].items()},
-        side_by_side=tuple(
-            (fold(str(e["prefix"])), int(e["keep"])) for e in data["side_by_side"]
-        ),
+        side_by_side=tuple((fold(str(e["prefix"])), int(e["keep"])) for e in data["side_by_side"]),
     )
 
 
@@ -235,9 +233,14 @@ def _group_tags(content: str, cat: _Catalog, found: _Tags) -> bool:
     trial = _Tags()
     for index, word in enumerate(words):
         folded = fold(word)
-        if folded in ("64", "32") and index + 1 < len(words) and fold(words[index + 1]) in (
-            "bit",
-            "bits",
+        if (
+            folded in ("64", "32")
+            and index + 1 < len(words)
+            and fold(words[index + 1])
+            in (
+                "bit",
+                "bits",
+            )
         ):
             trial.arch("x64" if folded == "64" else "x86")
         elif folded in cat.fillers:
@@ -306,10 +309,11 @@ def _scan(items: list[_Item], cat: _Catalog, tags: _Tags) -> tuple[list[_Item], 
             continue
         folded = fold(item.text)
         is_java = is_java or any(k in folded for k in ("java", "jdk", "jre"))
-        if folded in cat.version_keywords and nxt is not None and nxt.kind == "word" and (
-            _DOTTED.fullmatch(nxt.text)
-            or _V_NUMBER.fullmatch(nxt.text)
-            or _INTEGER.fullmatch(nxt.text)
+        if (
+            folded in cat.version_keywords
+            and nxt is not None
+            and nxt.kind == "word"
+            and (_DOTTED.fullmatch(nxt.text) or _V_NUMBER.fullmatch(nxt.text) or _INTEGER.fullmatch(nxt.text))
         ):
             tags.versions.append(nxt.text.lstrip("vV"))
             index += 2

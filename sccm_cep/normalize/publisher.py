@@ -105,8 +105,7 @@ def _aliases() -> dict[str, str]:
             other = out.setdefault(key, canonical)
             if other != canonical:
                 raise ValueError(
-                    f"publishers.yaml: {alias!r} folds to {key!r}, claimed by {other!r} "
-                    f"and {canonical!r}"
+                    f"publishers.yaml: {alias!r} folds to {key!r}, claimed by {other!r} and {canonical!r}"
                 )
     return out
 

@@ -94,9 +94,7 @@ def _release(caption: str | None, version: str | None) -> OsRelease:
     cat = _catalog()
     words = _WORD.findall(fold(strip_marks(caption))) if caption else []
     is_nt_caption = _has_sequence(words, ("windows", "nt"))
-    is_hci = _has_sequence(words, ("azure", "stack", "hci")) or _has_sequence(
-        words, ("azure", "local")
-    )
+    is_hci = _has_sequence(words, ("azure", "stack", "hci")) or _has_sequence(words, ("azure", "local"))
     # "Microsoft Hyper-V Server 2019" is Windows without saying so.
     is_windows = "windows" in words or is_hci or {"microsoft", "server"} <= set(words)
     if caption and not is_windows:

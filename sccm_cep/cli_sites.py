@@ -1,0 +1,418 @@
+"""CLI commands for sites, participation and scheduled runs: site, join, leave, status, run,
+outbox, feedback. Registered on the root group by ``cli.py``; only printing happens here.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.table import Table
+
+from sccm_cep.cadence import Cadence
+from sccm_cep.cli_table import add_plain_row
+from sccm_cep.model import Level
+from sccm_cep.participation import collected_fields, join, leave, outbox_rows, record_feedback, status
+from sccm_cep.policy import load_policies
+from sccm_cep.runner import run_due, run_period
+from sccm_cep.sites import (
+    check_site,
+    find_site,
+    register_site,
+    remove_site,
+    rotate_key,
+    view,
+)
+from sccm_cep.store import current_actor
+
+if TYPE_CHECKING:
+    from sccm_cep.cli import App
+
+__all__ = ["register_commands"]
+
+RUN_FAILED = 10
+
+
+def _as_of(f: Any) -> Any:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        envvar="SCCM_CEP_AS_OF",
+        help="Act as if today were this date (dry-run and testing aid).",
+    )(f)
+
+
+def _json(f: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def _policies(f: Any) -> Any:
+    return click.option(
+        "--policies",
+        "policies_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="SCCM_CEP_POLICIES",
+        help="Folder of field policies (default: the shipped ones).",
+    )(f)
+
+
+def _today(as_of: datetime | None) -> date:
+    return as_of.date() if as_of else datetime.now(UTC).date()
+
+
+def register_commands(cli: click.Group, expected: Any) -> None:
+    """Add the commands to the root group; ``expected`` turns SccmCepError into an exit."""
+
+    @cli.group()
+    def site() -> None:
+        """Register and inspect SCCM sites."""
+
+    @site.command("register")
+    @click.argument("code")
+    @click.option("--db", "db_url", help="SQLAlchemy URL of the site database (no password in it).")
+    @click.option(
+        "--password", "password_ref", help="Password reference: env:NAME, file:PATH, keyring:SERVICE/USER."
+    )
+    @click.option("--winrm", "winrm_hosts", multiple=True, help="WinRM host of the site server (repeatable).")
+    @click.option("--name", help="A display name for this site (kept locally, never sent).")
+    @click.option(
+        "--secret-store",
+        type=click.Choice(["file", "keyring"]),
+        default="file",
+        show_default=True,
+        help="Where the site's pseudonymization secret is kept.",
+    )
+    @_json
+    @click.pass_obj
+    def site_register(
+        app: App,
+        code: str,
+        db_url: str | None,
+        password_ref: str | None,
+        winrm_hosts: tuple[str, ...],
+        name: str | None,
+        secret_store: str,
+        as_json: bool,
+    ) -> None:
+        """Register site CODE (3 letters or digits)."""
+        with expected(app):
+            shown = register_site(
+                app.store,
+                code,
+                db_url=db_url,
+                password_ref=password_ref,
+                winrm_hosts=winrm_hosts,
+                name=name,
+                secret_store=secret_store,
+            )
+        if as_json:
+            app.emit_json(shown.as_json())
+        else:
+            app.say(f"registered site {shown.code}; next: sccm-cep site check {shown.code}")
+
+    @site.command("list")
+    @_json
+    @click.pass_obj
+    def site_list(app: App, as_json: bool) -> None:
+        """List registered sites."""
+        with expected(app):
+            from sqlalchemy import select
+
+            from sccm_cep.store import Site
+
+            with app.store.session() as session:
+                views = [view(s) for s in session.execute(select(Site).order_by(Site.code)).scalars()]
+        if as_json:
+            app.emit_json([v.as_json() for v in views])
+            return
+        table = Table(title="Registered sites")
+        for col in ("code", "name", "database", "winrm", "key"):
+            table.add_column(col)
+        for v in views:
+            add_plain_row(
+                table,
+                v.code,
+                v.name or "",
+                v.db_url or "",
+                ", ".join(v.winrm_hosts),
+                f"{v.secret_store} v{v.key_version}",
+            )
+        app.out.print(table)
+
+    @site.command("show")
+    @click.argument("code")
+    @_json
+    @click.pass_obj
+    def site_show(app: App, code: str, as_json: bool) -> None:
+        """Show one site's registration (secrets appear only as references)."""
+        with expected(app), app.store.session() as session:
+            shown = view(find_site(session, code))
+        if as_json:
+            app.emit_json(shown.as_json())
+        else:
+            for key, value in shown.as_json().items():
+                app.say(f"{key}: {value}")
+
+    @site.command("check")
+    @click.argument("code")
+    @_json
+    @click.pass_obj
+    def site_check(app: App, code: str, as_json: bool) -> None:
+        """Connect read-only and confirm the database is site CODE."""
+        with expected(app):
+            report = check_site(app.store, code)
+        data = {
+            "site_code": report.site_code,
+            "version": report.version,
+            "build_number": report.build_number,
+            "managed_clients": report.managed_clients,
+            "readable_views": list(report.readable),
+            "missing_optional_views": list(report.missing_optional),
+        }
+        if as_json:
+            app.emit_json(data)
+            return
+        app.say(
+            f"site {report.site_code}: version {report.version} (build {report.build_number}),"
+            f" {report.managed_clients} managed clients"
+        )
+        app.say(f"readable views: {len(report.readable)}")
+        for missing in report.missing_optional:
+            app.say(f"missing optional view: {missing}")
+
+    @site.command("remove")
+    @click.argument("code")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @click.pass_obj
+    def site_remove(app: App, code: str, yes: bool) -> None:
+        """Remove a site and everything the store holds for it."""
+        if not yes:
+            click.confirm(f"Remove site {code.upper()} and its outbox?", abort=True)
+        with expected(app):
+            remove_site(app.store, code)
+        app.say(f"removed site {code.upper()}")
+
+    @site.command("rotate-key")
+    @click.argument("code")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @click.pass_obj
+    def site_rotate(app: App, code: str, yes: bool) -> None:
+        """New pseudonymization secret: later submissions cannot be linked to earlier ones."""
+        if not yes:
+            click.confirm("Later submissions will not be linkable to earlier ones. Rotate?", abort=True)
+        with expected(app):
+            shown = rotate_key(app.store, code)
+        app.say(f"site {shown.code}: new secret, key version {shown.key_version}")
+
+    @cli.command("join")
+    @click.argument("site_code", metavar="SITE")
+    @click.option(
+        "--cadence", type=click.Choice([c.value for c in Cadence]), default="quarterly", show_default=True
+    )
+    @click.option(
+        "--level", type=click.Choice([lv.value for lv in Level]), default="basic", show_default=True
+    )
+    @click.option(
+        "--yes", is_flag=True, help="Accept without asking (for scripts); the field list is still printed."
+    )
+    @_as_of
+    @_policies
+    @_json
+    @click.pass_obj
+    def join_cmd(
+        app: App,
+        site_code: str,
+        cadence: str,
+        level: str,
+        yes: bool,
+        as_of: datetime | None,
+        policies_dir: Path | None,
+        as_json: bool,
+    ) -> None:
+        """Join the program: shows exactly what will be collected, then asks."""
+        with expected(app):
+            policies = load_policies(policies_dir)
+            with app.store.session() as session:
+                find_site(session, site_code)
+            fields = collected_fields(policies, Level(level))
+            if not as_json:
+                table = Table(title=f"What site {site_code.upper()} will send at level {level}")
+                for col in ("record", "field", "treatment", "purpose"):
+                    table.add_column(col)
+                for record, rows in fields.items():
+                    for name, action, purpose in rows:
+                        add_plain_row(table, record, name, action, purpose)
+                app.out.print(table)
+                app.say(f"policy {policies.digest}; first submission on the 7th day, then {cadence}.")
+            if not yes:
+                click.confirm("Join the Customer Experience Program with these fields?", abort=True)
+            enrollment = join(
+                app.store,
+                site_code,
+                cadence=Cadence(cadence),
+                level=Level(level),
+                today=_today(as_of),
+                actor=current_actor(),
+                policies=policies,
+            )
+        if as_json:
+            app.emit_json(
+                {
+                    "site": site_code.upper(),
+                    "joined_on": enrollment.joined_on.isoformat(),
+                    "cadence": cadence,
+                    "level": level,
+                    "policy_digest": policies.digest,
+                    "fields": {r: [f[0] for f in rows] for r, rows in fields.items()},
+                }
+            )
+        else:
+            app.say(f"site {site_code.upper()} joined on {enrollment.joined_on.isoformat()}")
+
+    @cli.command("leave")
+    @click.argument("site_code", metavar="SITE")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @_as_of
+    @_json
+    @click.pass_obj
+    def leave_cmd(app: App, site_code: str, yes: bool, as_of: datetime | None, as_json: bool) -> None:
+        """Leave at once: stop collection, purge unsent submissions, queue a deletion request."""
+        if not yes:
+            click.confirm(f"Stop all collection for site {site_code.upper()}?", abort=True)
+        with expected(app):
+            purged, doc_id = leave(app.store, site_code, today=_today(as_of), actor=current_actor())
+        if as_json:
+            app.emit_json({"site": site_code.upper(), "purged": purged, "deletion_request": doc_id})
+        else:
+            app.say(
+                f"site {site_code.upper()} left; {purged} unsent submission(s) purged;"
+                f" deletion request {doc_id} queued"
+            )
+
+    @cli.command("status")
+    @_as_of
+    @_json
+    @click.pass_obj
+    def status_cmd(app: App, as_of: datetime | None, as_json: bool) -> None:
+        """Every site: joined or not, level, cadence, last and next submission."""
+        with expected(app):
+            rows = status(app.store, today=_today(as_of))
+        if as_json:
+            app.emit_json([r.as_json() for r in rows])
+            return
+        table = Table(title="Sites")
+        for col in ("site", "joined", "level", "cadence", "last period", "state", "next due"):
+            table.add_column(col)
+        for r in rows:
+            add_plain_row(
+                table,
+                r.code,
+                r.joined_on or "no",
+                r.level or "",
+                r.cadence or "",
+                r.last_period or "",
+                r.last_state or "",
+                r.next_due or "",
+            )
+        app.out.print(table)
+
+    @cli.command("run")
+    @click.option("--due", is_flag=True, help="Do the due work for every joined site (for schedulers).")
+    @click.option("--site", "site_codes", multiple=True, help="Only these sites (repeatable).")
+    @click.option("--period", help="Take this period (YYYY-Qn or YYYY-MM-DD/P14D); needs one --site.")
+    @click.option("--force", is_flag=True, help="With --period: supersede an already taken period.")
+    @_as_of
+    @_policies
+    @_json
+    @click.pass_obj
+    def run_cmd(
+        app: App,
+        due: bool,
+        site_codes: tuple[str, ...],
+        period: str | None,
+        force: bool,
+        as_of: datetime | None,
+        policies_dir: Path | None,
+        as_json: bool,
+    ) -> None:
+        """Take due submissions into the outbox; exit 10 if any site failed."""
+        if due == bool(period):
+            raise click.UsageError("give either --due or --period (with one --site)")
+        if period and len(site_codes) != 1:
+            raise click.UsageError("--period needs exactly one --site")
+        with expected(app):
+            policies = load_policies(policies_dir)
+            if period:
+                outcomes = [run_period(app.store, policies, site_codes[0], period, force=force)]
+            else:
+                outcomes = run_due(app.store, policies, today=_today(as_of), sites=site_codes)
+        if as_json:
+            app.emit_json([o.as_json() for o in outcomes])
+        else:
+            # Quiet when nothing happened: a cron job mails its owner whatever it prints.
+            for o in outcomes:
+                if o.status in ("not-due", "not-joined") and not period:
+                    continue
+                text = f"{o.site}: {o.status}"
+                if o.period:
+                    text += f" {o.period}"
+                if o.document_id:
+                    text += f" ({o.document_id})"
+                if o.message:
+                    text += f": {o.message}"
+                app.say(text)
+        if any(o.status == "failed" for o in outcomes):
+            sys.exit(RUN_FAILED)
+
+    @cli.group()
+    def outbox() -> None:
+        """Documents taken and waiting to be sent, or sent."""
+
+    @outbox.command("list")
+    @click.option("--site", "site_code", help="Only this site.")
+    @_json
+    @click.pass_obj
+    def outbox_list(app: App, site_code: str | None, as_json: bool) -> None:
+        """List every submission and deletion request the store holds."""
+        with expected(app):
+            rows = outbox_rows(app.store, site=site_code)
+        if as_json:
+            app.emit_json(rows)
+            return
+        table = Table(title="Outbox")
+        for col in ("site", "kind", "period", "rev", "state", "created", "document"):
+            table.add_column(col)
+        for r in rows:
+            add_plain_row(
+                table,
+                r["site"],
+                r["kind"],
+                r["period"],
+                str(r["revision"]),
+                r["state"],
+                r["created_at"],
+                r["document_id"],
+            )
+        app.out.print(table)
+
+    @cli.command("feedback")
+    @click.argument("site_code", metavar="SITE")
+    @click.option("--score", type=click.IntRange(0, 10), required=True, help="Would you recommend us? 0-10.")
+    @click.option("--comment", help="Optional comment (scrubbed of personal data before it is stored).")
+    @_as_of
+    @_json
+    @click.pass_obj
+    def feedback_cmd(
+        app: App, site_code: str, score: int, comment: str | None, as_of: datetime | None, as_json: bool
+    ) -> None:
+        """Answer the quarterly question; it goes out with the period's submission."""
+        with expected(app):
+            period = record_feedback(app.store, site_code, score=score, comment=comment, today=_today(as_of))
+        if as_json:
+            app.emit_json({"site": site_code.upper(), "period": period, "score": score})
+        else:
+            app.say(f"feedback stored for {site_code.upper()} {period}")

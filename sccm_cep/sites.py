@@ -1,0 +1,216 @@
+"""Registered sites: validate, register, show, check, rotate the key, remove.
+
+A site row holds how to reach the site and references to its secrets, never a secret value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+
+from sccm_cep.anonymize import SiteSecret
+from sccm_cep.config import load_secret, new_secret, resolve_secret
+from sccm_cep.connector import CheckReport, Connector, open_connector
+from sccm_cep.errors import ConfigError, NotAnSccmSite
+from sccm_cep.store import Site, Store, utcnow
+
+__all__ = [
+    "SiteView",
+    "check_site",
+    "find_site",
+    "normalize_code",
+    "open_site_connector",
+    "register_site",
+    "remove_site",
+    "rotate_key",
+    "site_secret",
+    "view",
+]
+
+_CODE = re.compile(r"^[A-Za-z0-9]{3}$")
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:\d{1,5})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """What ``site list`` and ``site show`` print: no secret, the URL's password masked."""
+
+    code: str
+    name: str | None
+    db_url: str | None
+    password_ref: str | None
+    winrm_hosts: tuple[str, ...]
+    secret_store: str
+    key_version: int
+    registered_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "db_url": self.db_url,
+            "password_ref": self.password_ref,
+            "winrm_hosts": list(self.winrm_hosts),
+            "secret_store": self.secret_store,
+            "key_version": self.key_version,
+            "registered_at": self.registered_at,
+        }
+
+
+def normalize_code(code: str) -> str:
+    """An SCCM site code: three letters or digits, upper-cased."""
+    if not _CODE.match(code or ""):
+        raise ConfigError(f"'{code}' is not a site code", hint="a site code is 3 letters or digits, e.g. PS1")
+    return code.upper()
+
+
+def _check_db_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            "the --db URL is not valid", hint="e.g. mssql+pyodbc://@SQL01/CM_PS1?driver=..."
+        ) from exc
+    if parsed.get_backend_name() not in ("mssql", "postgresql", "sqlite"):
+        raise ConfigError(
+            f"unsupported database type '{parsed.get_backend_name()}'",
+            hint="use mssql+pyodbc:// (or sqlite:// / postgresql+psycopg:// for copies)",
+        )
+    if parsed.password:
+        raise ConfigError(
+            "the --db URL holds a password; it would be stored in clear",
+            hint="remove it from the URL and pass --password env:NAME, file:PATH or keyring:SERVICE/USER",
+        )
+    return url
+
+
+def _check_ref(ref: str | None) -> str | None:
+    if ref is None:
+        return None
+    kind, sep, rest = ref.partition(":")
+    if kind not in ("env", "file", "keyring") or not sep or not rest:
+        raise ConfigError(
+            "a password must be given as a reference, not a value",
+            hint="use env:NAME, file:PATH or keyring:SERVICE/USER",
+        )
+    return ref
+
+
+def find_site(session: Session, code: str) -> Site:
+    code = normalize_code(code)
+    site = session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
+    if site is None:
+        raise ConfigError(f"no site {code} is registered", hint="see 'sccm-cep site list'")
+    return site
+
+
+def register_site(
+    store: Store,
+    code: str,
+    *,
+    db_url: str | None,
+    password_ref: str | None = None,
+    winrm_hosts: tuple[str, ...] = (),
+    name: str | None = None,
+    secret_store: str = "file",
+) -> SiteView:
+    """Register a site; make its 256-bit pseudonymization secret. Duplicates are refused."""
+    code = normalize_code(code)
+    if db_url is None and not winrm_hosts:
+        raise ConfigError("a site needs a source", hint="give --db URL, --winrm HOST, or both")
+    url = _check_db_url(db_url) if db_url else None
+    ref = _check_ref(password_ref)
+    for host in winrm_hosts:
+        if not _HOST.match(host):
+            raise ConfigError(f"'{host}' is not a host name", hint="give --winrm HOST[:PORT]")
+    with store.session() as session:
+        if session.execute(select(Site.id).where(Site.code == code)).first():
+            raise ConfigError(f"site {code} is already registered", hint="see 'sccm-cep site show {code}'")
+        secret_ref = new_secret(f"site-{code}-v1", store=secret_store)
+        site = Site(
+            code=code,
+            name=name,
+            db_url=url,
+            password_ref=ref,
+            winrm_hosts=json.dumps(list(winrm_hosts)) if winrm_hosts else None,
+            secret_ref=secret_ref,
+            key_version=1,
+            created_at=utcnow(),
+        )
+        session.add(site)
+        store.audit(
+            session, "site.register", site=code, sources=["db"] * bool(url) + ["winrm"] * bool(winrm_hosts)
+        )
+        session.commit()
+        return view(site)
+
+
+def view(site: Site) -> SiteView:
+    url = make_url(site.db_url).render_as_string(hide_password=True) if site.db_url else None
+    return SiteView(
+        code=site.code,
+        name=site.name,
+        db_url=url,
+        password_ref=site.password_ref,
+        winrm_hosts=tuple(json.loads(site.winrm_hosts)) if site.winrm_hosts else (),
+        secret_store=site.secret_ref.partition(":")[0],
+        key_version=site.key_version,
+        registered_at=site.created_at.isoformat(timespec="seconds") + "Z",
+    )
+
+
+def site_secret(site: Site) -> SiteSecret:
+    return SiteSecret(load_secret(site.secret_ref))
+
+
+def rotate_key(store: Store, code: str) -> SiteView:
+    """A new pseudonymization secret: later submissions cannot be linked to earlier ones."""
+    with store.session() as session:
+        site = find_site(session, code)
+        store_kind = "keyring" if site.secret_ref.startswith("keyring:") else "file"
+        site.key_version += 1
+        site.secret_ref = new_secret(f"site-{site.code}-v{site.key_version}", store=store_kind)
+        store.audit(session, "site.rotate-key", site=site.code, key_version=site.key_version)
+        session.commit()
+        return view(site)
+
+
+def remove_site(store: Store, code: str) -> None:
+    with store.session() as session:
+        site = find_site(session, code)
+        store.audit(session, "site.remove", site=site.code)
+        session.delete(site)
+        session.commit()
+
+
+def open_site_connector(site: Site) -> Connector:
+    if not site.db_url:
+        raise ConfigError(
+            f"site {site.code} has no database URL", hint="register it with --db, or use a WinRM connector"
+        )
+    password = resolve_secret(site.password_ref) if site.password_ref else None
+    return open_connector("sccm_sql", url=site.db_url, password=password)
+
+
+def check_site(store: Store, code: str) -> CheckReport:
+    """Connect read-only and confirm the database is the registered site."""
+    with store.session() as session:
+        site = find_site(session, code)
+    connector = open_site_connector(site)
+    try:
+        report = connector.check()
+    finally:
+        connector.close()
+    if (report.site_code or "").upper() != site.code:
+        raise NotAnSccmSite(
+            f"the database is site {report.site_code or '(none)'}, not {site.code}",
+            hint="check the --db URL of the registration (CM_<SiteCode>)",
+        )
+    return report

@@ -1,0 +1,139 @@
+"""SQLAlchemy models of the state store: sites, enrollments, runs, the outbox, approvals,
+feedback and audit events. Secrets are never stored: only references to them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Approval", "AuditEvent", "Base", "Enrollment", "Feedback", "Outbox", "Run", "Site"]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Site(Base):
+    """A registered SCCM site and how to reach it (credentials as references only)."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(3), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    db_url: Mapped[str | None] = mapped_column(Text)
+    password_ref: Mapped[str | None] = mapped_column(Text)
+    winrm_hosts: Mapped[str | None] = mapped_column(Text)  # JSON list of host names
+    secret_ref: Mapped[str] = mapped_column(Text)
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Enrollment(Base):
+    """One participation: from joining to leaving. The current one has no ``left_at``."""
+
+    __tablename__ = "enrollments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    joined_on: Mapped[date] = mapped_column(Date)
+    joined_at: Mapped[datetime] = mapped_column(DateTime)
+    joined_by: Mapped[str] = mapped_column(String(200))
+    cadence: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    policy_digest: Mapped[str] = mapped_column(String(80))
+    left_on: Mapped[date | None] = mapped_column(Date)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime)
+    left_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Run(Base):
+    """One attempt to take a site's submission."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))  # ok | failed
+    message: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+
+
+class Outbox(Base):
+    """A document waiting to be sent, or sent: the gzip of its exact bytes."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "period", "revision", name="uq_outbox_period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # submission | deletion-request
+    period: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    document_id: Mapped[str] = mapped_column(String(36), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending|sending|sent|failed|quarantined|superseded
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_status: Mapped[str | None] = mapped_column(Text)
+
+
+class Approval(Base):
+    """A reviewer's approval of a policy digest."""
+
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_digest: Mapped[str] = mapped_column(String(80), index=True)
+    approved_by: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime] = mapped_column(DateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Feedback(Base):
+    """The admin's 0-10 answer given in a period; it rides on the next submission taken.
+    The comment is stored already scrubbed."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("site_id", "period", name="uq_feedback_period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(String(32))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: The submission that carried the answer; None while it waits for the next one.
+    sent_in: Mapped[str | None] = mapped_column(String(36))
+
+
+class AuditEvent(Base):
+    """Who did what, when. ``detail`` is JSON and never holds a secret or a site value."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    site_code: Mapped[str | None] = mapped_column(String(3))
+    detail: Mapped[str | None] = mapped_column(Text)
