@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +24,9 @@ from rich.table import Table
 
 from sccm_cep import __version__
 from sccm_cep.anonymize import SiteSecret
+from sccm_cep.cli_common import add_plain_row, json_option, policies_option
 from sccm_cep.cli_ops import register_commands as register_ops
 from sccm_cep.cli_sites import register_commands
-from sccm_cep.cli_table import add_plain_row
 from sccm_cep.config import resolve_secret, site_secret
 from sccm_cep.connector import open_connector
 from sccm_cep.errors import PolicyError, SccmCepError
@@ -113,16 +113,6 @@ def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: 
     ctx.call_on_close(lambda: app._store.dispose() if app._store else None)
 
 
-def _policies_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--policies",
-        "policies_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar="SCCM_CEP_POLICIES",
-        help="Folder of field policies (default: the reviewed ones shipped with sccm-cep).",
-    )(f)
-
-
 @cli.command()
 @click.option(
     "--db",
@@ -158,8 +148,8 @@ def _policies_option(f: Callable[..., Any]) -> Callable[..., Any]:
     envvar="SCCM_CEP_SITE_SECRET",
     help="Reference to the site's pseudonymization key (default: a key kept in the data folder).",
 )
-@_policies_option
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@policies_option
+@json_option
 @click.pass_obj
 def export(
     app: App,
@@ -256,7 +246,7 @@ def policy() -> None:
 
 
 @policy.command("lint")
-@_policies_option
+@policies_option
 @click.pass_obj
 def policy_lint(app: App, policies_dir: Path | None) -> None:
     """Check every policy file against the canonical model; exit 3 on any problem."""

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from sccm_cep import doctor as doctor_mod
 from sccm_cep import schedule as schedule_mod
-from sccm_cep.cli_table import add_plain_row
+from sccm_cep.cli_common import add_plain_row
 from sccm_cep.config import data_dir
 from sccm_cep.store import default_state_url
 

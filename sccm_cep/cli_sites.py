@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from sccm_cep.cadence import Cadence
-from sccm_cep.cli_table import add_plain_row
+from sccm_cep.cli_common import add_plain_row, json_option, policies_option
 from sccm_cep.model import Level
 from sccm_cep.participation import collected_fields, join, leave, outbox_rows, record_feedback, status
 from sccm_cep.policy import load_policies
@@ -46,20 +46,6 @@ def _as_of(f: Any) -> Any:
     )(f)
 
 
-def _json(f: Any) -> Any:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
-
-
-def _policies(f: Any) -> Any:
-    return click.option(
-        "--policies",
-        "policies_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        envvar="SCCM_CEP_POLICIES",
-        help="Folder of field policies (default: the shipped ones).",
-    )(f)
-
-
 def _today(as_of: datetime | None) -> date:
     return as_of.date() if as_of else datetime.now(UTC).date()
 
@@ -86,7 +72,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         show_default=True,
         help="Where the site's pseudonymization secret is kept.",
     )
-    @_json
+    @json_option
     @click.pass_obj
     def site_register(
         app: App,
@@ -115,7 +101,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
             app.say(f"registered site {shown.code}; next: sccm-cep site check {shown.code}")
 
     @site.command("list")
-    @_json
+    @json_option
     @click.pass_obj
     def site_list(app: App, as_json: bool) -> None:
         """List registered sites."""
@@ -145,7 +131,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
 
     @site.command("show")
     @click.argument("code")
-    @_json
+    @json_option
     @click.pass_obj
     def site_show(app: App, code: str, as_json: bool) -> None:
         """Show one site's registration (secrets appear only as references)."""
@@ -159,7 +145,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
 
     @site.command("check")
     @click.argument("code")
-    @_json
+    @json_option
     @click.pass_obj
     def site_check(app: App, code: str, as_json: bool) -> None:
         """Connect read-only and confirm the database is site CODE."""
@@ -220,8 +206,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         "--yes", is_flag=True, help="Accept without asking (for scripts); the field list is still printed."
     )
     @_as_of
-    @_policies
-    @_json
+    @policies_option
+    @json_option
     @click.pass_obj
     def join_cmd(
         app: App,
@@ -277,7 +263,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.argument("site_code", metavar="SITE")
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     @_as_of
-    @_json
+    @json_option
     @click.pass_obj
     def leave_cmd(app: App, site_code: str, yes: bool, as_of: datetime | None, as_json: bool) -> None:
         """Leave at once: stop collection, purge unsent submissions, queue a deletion request."""
@@ -295,7 +281,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
 
     @cli.command("status")
     @_as_of
-    @_json
+    @json_option
     @click.pass_obj
     def status_cmd(app: App, as_of: datetime | None, as_json: bool) -> None:
         """Every site: joined or not, level, cadence, last and next submission."""
@@ -326,8 +312,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.option("--period", help="Take this period (YYYY-Qn or YYYY-MM-DD/P14D); needs one --site.")
     @click.option("--force", is_flag=True, help="With --period: supersede an already taken period.")
     @_as_of
-    @_policies
-    @_json
+    @policies_option
+    @json_option
     @click.pass_obj
     def run_cmd(
         app: App,
@@ -374,7 +360,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
 
     @outbox.command("list")
     @click.option("--site", "site_code", help="Only this site.")
-    @_json
+    @json_option
     @click.pass_obj
     def outbox_list(app: App, site_code: str | None, as_json: bool) -> None:
         """List every submission and deletion request the store holds."""
@@ -404,7 +390,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.option("--score", type=click.IntRange(0, 10), required=True, help="Would you recommend us? 0-10.")
     @click.option("--comment", help="Optional comment (scrubbed of personal data before it is stored).")
     @_as_of
-    @_json
+    @json_option
     @click.pass_obj
     def feedback_cmd(
         app: App, site_code: str, score: int, comment: str | None, as_of: datetime | None, as_json: bool

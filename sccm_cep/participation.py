@@ -4,8 +4,6 @@ when given. Join, leave (with a deletion request for the vendor), status and fee
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -135,21 +133,7 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
             )
         ).rowcount
         body, doc_id = _deletion_request(site, today)
-        session.add(
-            Outbox(
-                site_id=site.id,
-                kind="deletion-request",
-                period=today.isoformat(),
-                revision=0,
-                document_id=doc_id,
-                state="pending",
-                created_at=utcnow(),
-                body=gzip.compress(body),
-                sha256=hashlib.sha256(body).hexdigest(),
-                size=len(body),
-                attempts=0,
-            )
-        )
+        session.add(Outbox.pending(site.id, "deletion-request", today.isoformat(), 0, doc_id, body))
         store.audit(
             session,
             "leave",

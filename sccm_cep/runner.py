@@ -8,8 +8,6 @@ raced past every other guard. A failed run leaves no document and no half-writte
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import socket
 import tempfile
@@ -172,21 +170,7 @@ def _take(
         session.rollback()
         _record_failure(store, site, period, exc)
         return RunOutcome(site.code, "failed", period, message=exc.one_line(), exit_code=exc.exit_code)
-    session.add(
-        Outbox(
-            site_id=site.id,
-            kind="submission",
-            period=period,
-            revision=revision,
-            document_id=doc_id,
-            state="pending",
-            created_at=utcnow(),
-            body=gzip.compress(body),
-            sha256=hashlib.sha256(body).hexdigest(),
-            size=len(body),
-            attempts=0,
-        )
-    )
+    session.add(Outbox.pending(site.id, "submission", period, revision, doc_id, body))
     if previous is not None and previous.state != "sent":
         previous.state = "superseded"
     if answer is not None:

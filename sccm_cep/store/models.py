@@ -4,7 +4,9 @@ feedback and audit events. Secrets are never stored: only references to them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import gzip
+import hashlib
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Date,
@@ -98,6 +100,25 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_status: Mapped[str | None] = mapped_column(Text)
+
+    @classmethod
+    def pending(
+        cls, site_id: int, kind: str, period: str, revision: int, document_id: str, body: bytes
+    ) -> Outbox:
+        """A new document waiting to be sent: its exact bytes, gzipped, with their sha256."""
+        return cls(
+            site_id=site_id,
+            kind=kind,
+            period=period,
+            revision=revision,
+            document_id=document_id,
+            state="pending",
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+            body=gzip.compress(body),
+            sha256=hashlib.sha256(body).hexdigest(),
+            size=len(body),
+            attempts=0,
+        )
 
 
 class Approval(Base):
