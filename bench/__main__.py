@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--levels", default="basic,enhanced")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     console.print(
         f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
