@@ -14,6 +14,8 @@ from rich.table import Table
 
 from sccm_cep.cadence import Cadence
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option
+from sccm_cep.cli_discover import discover_sites, find_discovered, ldap_options
+from sccm_cep.cli_discover import register_commands as register_discover
 from sccm_cep.model import Level
 from sccm_cep.participation import collected_fields, join, leave, outbox_rows, record_feedback, status
 from sccm_cep.policy import load_policies
@@ -57,8 +59,14 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     def site() -> None:
         """Register and inspect SCCM sites."""
 
+    register_discover(site, expected)
+
     @site.command("register")
     @click.argument("code")
+    @click.option(
+        "--from-ad", is_flag=True, help="Pre-fill from what Active Directory publishes (see site discover)."
+    )
+    @ldap_options
     @click.option("--db", "db_url", help="SQLAlchemy URL of the site database (no password in it).")
     @click.option(
         "--password", "password_ref", help="Password reference: env:NAME, file:PATH, keyring:SERVICE/USER."
@@ -76,6 +84,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def site_register(
         app: App,
+        /,
         code: str,
         db_url: str | None,
         password_ref: str | None,
@@ -83,12 +92,26 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         name: str | None,
         secret_store: str,
         as_json: bool,
+        from_ad: bool,
+        **ldap: Any,
     ) -> None:
-        """Register site CODE (3 letters or digits)."""
+        """Register site CODE (3 letters or digits); with --from-ad, start from what AD publishes."""
         with expected(app):
+            ad_info = None
+            if from_ad:
+                ad_info = find_discovered(discover_sites(ldap), code)
+                mps = [str(mp["host"]) for mp in ad_info["management_points"] if mp.get("host")]
+                if not as_json:
+                    app.say(
+                        f"Active Directory: site {code.upper()} in {ad_info['domain']}, version"
+                        f" {ad_info['version']}, management points: {', '.join(mps) or 'none'}"
+                    )
+                if not db_url and not winrm_hosts:
+                    db_url = click.prompt("Site database URL (AD does not publish it)")
             shown = register_site(
                 app.store,
                 code,
+                ad_info=ad_info,
                 db_url=db_url,
                 password_ref=password_ref,
                 winrm_hosts=winrm_hosts,

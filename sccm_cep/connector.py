@@ -6,7 +6,7 @@ entry-point group ``sccm_cep.connectors``; the core never imports them by name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
@@ -21,10 +21,12 @@ __all__ = [
     "Connector",
     "Stream",
     "available_connectors",
+    "load_discovery",
     "open_connector",
 ]
 
 ENTRY_POINT_GROUP = "sccm_cep.connectors"
+DISCOVERY_GROUP = "sccm_cep.discovery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,21 @@ class Connector(Protocol):
 
 class ConnectorFactory(Protocol):
     def __call__(self, **options: Any) -> Connector: ...
+
+
+def load_discovery(name: str) -> Callable[..., list[dict[str, Any]]]:
+    """The discovery function published as ``name`` in ``sccm_cep.discovery`` (e.g. ldap)."""
+    found = [ep for ep in entry_points(group=DISCOVERY_GROUP) if ep.name == name]
+    try:
+        if not found:
+            raise ImportError(name)
+        function: Callable[..., list[dict[str, Any]]] = found[0].load()
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"site discovery through {name} is not installed",
+            hint=f"pip install 'sccm-cep[{name}]'",
+        ) from exc
+    return function
 
 
 def available_connectors() -> list[str]:

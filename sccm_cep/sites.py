@@ -50,6 +50,7 @@ class SiteView:
     secret_store: str
     key_version: int
     registered_at: str
+    active_directory: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class SiteView:
             "secret_store": self.secret_store,
             "key_version": self.key_version,
             "registered_at": self.registered_at,
+            "active_directory": self.active_directory,
         }
 
 
@@ -120,6 +122,7 @@ def register_site(
     winrm_hosts: tuple[str, ...] = (),
     name: str | None = None,
     secret_store: str = "file",
+    ad_info: dict[str, Any] | None = None,
 ) -> SiteView:
     """Register a site; make its 256-bit pseudonymization secret. Duplicates are refused."""
     code = normalize_code(code)
@@ -143,6 +146,7 @@ def register_site(
             secret_ref=secret_ref,
             key_version=1,
             created_at=utcnow(),
+            ad_info=json.dumps(ad_info, sort_keys=True) if ad_info else None,
         )
         session.add(site)
         store.audit(
@@ -163,6 +167,7 @@ def view(site: Site) -> SiteView:
         secret_store=site.secret_ref.partition(":")[0],
         key_version=site.key_version,
         registered_at=site.created_at.isoformat(timespec="seconds") + "Z",
+        active_directory=json.loads(site.ad_info) if site.ad_info else None,
     )
 
 

@@ -48,6 +48,7 @@ class Site(Base):
     secret_ref: Mapped[str] = mapped_column(Text)
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    ad_info: Mapped[str | None] = mapped_column(Text)  # JSON: what discovery found in AD
 
 
 class Enrollment(Base):

@@ -1,4 +1,4 @@
-"""The quarterly questionnaire: one 0-10 answer per site and period.
+"""The quarterly questionnaire (one 0-10 answer per site and period), and what AD published.
 
 Revision ID: 0002
 """
@@ -15,6 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # What Active Directory published about the site (GUID, version, management points).
+    with op.batch_alter_table("sites") as batch:
+        batch.add_column(sa.Column("ad_info", sa.Text))
     op.create_table(
         "feedback",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -31,3 +34,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("feedback")
+    with op.batch_alter_table("sites") as batch:
+        batch.drop_column("ad_info")

@@ -1,0 +1,87 @@
+"""`sccm-cep site discover` and `site register --from-ad` end to end against a real slapd."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sccm_cep.cli import cli
+from tests.services.ldap.slapd import SVC_DN, Slapd
+
+CORP, EMEA = "DC=corp,DC=example", "DC=emea,DC=example"
+
+
+def _ldap_args(slapd: Slapd, password_ref: str) -> list[str]:
+    return [
+        "--ldap",
+        slapd.ldaps_url,
+        "--base",
+        CORP,
+        "--base",
+        EMEA,
+        "--bind-dn",
+        SVC_DN,
+        "--ldap-password",
+        password_ref,
+        "--ca-bundle",
+        str(slapd.certs.ca),
+    ]
+
+
+def test_site_discover_lists_sites_and_management_points(
+    slapd: Slapd, svc_password: str, tmp_path: Path, data_dir: Path
+) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["site", "discover", *_ldap_args(slapd, svc_password), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["site_code"], r["domain"]) for r in rows] == [("PS1", CORP), ("EU2", EMEA)]
+    table = runner.invoke(cli, ["site", "discover", *_ldap_args(slapd, svc_password)])
+    assert table.exit_code == 0 and "cm01.corp.example (default)" in table.output
+    assert slapd.password not in table.output + result.output
+
+
+def test_register_from_ad_prefills_and_asks_only_for_the_database(
+    slapd: Slapd, svc_password: str, tmp_path: Path, data_dir: Path, sqlite_site: str
+) -> None:
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        [*state, "site", "register", "PS1", "--from-ad", *_ldap_args(slapd, svc_password)],
+        input=f"{sqlite_site}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "cm01.corp.example" in result.output and "Site database URL" in result.output
+    shown = json.loads(runner.invoke(cli, [*state, "site", "show", "PS1", "--json"]).stdout)
+    assert shown["active_directory"]["site_guid"] == "{5E3C1B9A-2D47-4C8E-9F10-6A2B3C4D5E6F}"
+    assert runner.invoke(cli, [*state, "site", "check", "PS1"]).exit_code == 0
+
+
+def test_register_from_ad_refuses_a_site_ad_does_not_publish(
+    slapd: Slapd, svc_password: str, tmp_path: Path, data_dir: Path
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--state",
+            f"sqlite:///{tmp_path / 'state.db'}",
+            "site",
+            "register",
+            "ZZ9",
+            "--from-ad",
+            "--db",
+            "sqlite:////nonexistent.db",
+            *_ldap_args(slapd, svc_password),
+        ],
+    )
+    assert result.exit_code == 3 and "publishes no site ZZ9" in result.output and "PS1" in result.output
+
+
+def test_wrong_bind_password_exits_5(slapd: Slapd, tmp_path: Path, data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("WRONG_PW", "not-the-password-42")
+    result = CliRunner().invoke(cli, ["site", "discover", *_ldap_args(slapd, "env:WRONG_PW")])
+    assert result.exit_code == 5, result.output
+    assert "not-the-password-42" not in result.output
