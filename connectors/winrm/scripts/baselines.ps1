@@ -1,0 +1,36 @@
+# sccm-cep: configuration baselines with rule counts and per-state compliance counts; names are not read.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |
+    Where-Object { $_.ProviderForLocalSite })[0]
+$ns = 'root\SMS\site_' + $provider.SiteCode
+$rules = @{}
+foreach ($r in Get-CimInstance -Namespace $ns -Query 'SELECT FromCIID, ToCIID FROM SMS_CIRelation') {
+    if (-not $rules.ContainsKey($r.FromCIID)) { $rules[$r.FromCIID] = @{} }
+    $rules[$r.FromCIID][$r.ToCIID] = 1
+}
+$states = @{}
+$query = 'SELECT CI_ID, ComplianceState FROM SMS_G_System_CI_ComplianceState'
+foreach ($s in Get-CimInstance -Namespace $ns -Query $query) {
+    if (-not $states.ContainsKey($s.CI_ID)) { $states[$s.CI_ID] = @{} }
+    $key = [string]$s.ComplianceState
+    $states[$s.CI_ID][$key] = 1 + [int]$states[$s.CI_ID][$key]
+}
+$query = 'SELECT CI_ID, CIType_ID, IsUserDefined, DateCreated FROM SMS_ConfigurationBaselineInfo WHERE IsLatest = 1'
+$rows = foreach ($b in Get-CimInstance -Namespace $ns -Query $query) {
+    $count = 0
+    if ($rules.ContainsKey($b.CI_ID)) { $count = $rules[$b.CI_ID].Count }
+    $byState = @{}
+    if ($states.ContainsKey($b.CI_ID)) { $byState = $states[$b.CI_ID] }
+    $created = $null
+    if ($b.DateCreated) { $created = $b.DateCreated.ToString('s') }
+    [pscustomobject]@{
+        CI_ID         = $b.CI_ID
+        CIType_ID     = $b.CIType_ID
+        IsUserDefined = $b.IsUserDefined
+        DateCreated   = $created
+        RuleCount     = $count
+        States        = $byState
+    }
+}
+ConvertTo-Json -InputObject @($rows) -Depth 5 -Compress

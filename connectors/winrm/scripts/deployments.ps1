@@ -1,0 +1,25 @@
+# sccm-cep: deployment summaries (type, intent, counters, dates); names of software and collections are not read.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |
+    Where-Object { $_.ProviderForLocalSite })[0]
+$ns = 'root\SMS\site_' + $provider.SiteCode
+$query = 'SELECT AssignmentID, FeatureType, DeploymentIntent, NumberTargeted, NumberSuccess, NumberErrors, ' +
+    'NumberInProgress, NumberUnknown, CreationTime, EnforcementDeadline FROM SMS_DeploymentSummary'
+$rows = foreach ($d in Get-CimInstance -Namespace $ns -Query $query) {
+    $created = $null
+    if ($d.CreationTime) { $created = $d.CreationTime.ToString('s') }
+    [pscustomobject]@{
+        AssignmentID     = $d.AssignmentID
+        FeatureType      = $d.FeatureType
+        DeploymentIntent = $d.DeploymentIntent
+        NumberTargeted   = $d.NumberTargeted
+        NumberSuccess    = $d.NumberSuccess
+        NumberErrors     = $d.NumberErrors
+        NumberInProgress = $d.NumberInProgress
+        NumberUnknown    = $d.NumberUnknown
+        CreationTime     = $created
+        HasDeadline      = ($null -ne $d.EnforcementDeadline)
+    }
+}
+ConvertTo-Json -InputObject @($rows) -Depth 5 -Compress

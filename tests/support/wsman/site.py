@@ -1,0 +1,182 @@
+"""What each collection script would print on the simulated site server and clients, read from a synthetic site."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+__all__ = ["SimulatedSite"]
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else str(value).replace(" ", "T")[:19]
+
+
+class SimulatedSite:
+    """Script outputs (JSON text) of one synthetic site database: the site server and each managed client."""
+
+    def __init__(self, db_path: str) -> None:
+        self.db = sqlite3.connect(db_path, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.clients: list[int] = [
+            r[0]
+            for r in self.db.execute(
+                'select ResourceID from "v_R_System" where Client0 = 1 and coalesce(Obsolete0, 0) = 0'
+                " and coalesce(Decommissioned0, 0) = 0 order by ResourceID"
+            )
+        ]
+
+    def _rows(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return list(self.db.execute(sql, args))
+
+    # -- site server ------------------------------------------------------------------------------
+
+    def site_output(self, script: str) -> str:
+        return json.dumps(getattr(self, f"_{script}")(), separators=(",", ":"))
+
+    def _site(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "SiteCode": r["SiteCode"],
+                "ReportingSiteCode": r["ReportingSiteCode"],
+                "Type": r["Type"],
+                "Version": r["Version"],
+                "BuildNumber": r["BuildNumber"],
+                "Status": r["Status"],
+            }
+            for r in self._rows('select * from "v_Site"')
+        ]
+
+    def _site_roles(self) -> list[dict[str, Any]]:
+        return [
+            {"RoleName": r[0], "ServerCount": r[1]}
+            for r in self._rows(
+                'select RoleName, count(distinct ServerName) from "v_SystemResourceList" group by 1'
+            )
+        ]
+
+    def _site_clients(self) -> list[dict[str, Any]]:
+        r = self._rows(
+            "select sum(coalesce(Decommissioned0,0)=0), sum(m), sum(m and Active0=1), sum(m and Is_Virtual_Machine0=1)"
+            " from (select *, (Client0=1 and coalesce(Obsolete0,0)=0 and coalesce(Decommissioned0,0)=0) as m"
+            ' from "v_R_System")'
+        )[0]
+        return [{"Discovered": r[0], "Managed": r[1], "Active": r[2], "Virtual": r[3]}]
+
+    def _packages(self) -> list[dict[str, Any]]:
+        programs = dict(self._rows('select PackageID, count(*) from "v_Program" group by 1'))
+        adverts = dict(self._rows('select PackageID, count(*) from "v_Advertisement" group by 1'))
+        return [
+            {
+                "PackageID": r["PackageID"],
+                "PackageType": r["PackageType"],
+                "SourceDate": _iso(r["SourceDate"]),
+                "ProgramCount": programs.get(r["PackageID"], 0),
+                "DeploymentCount": adverts.get(r["PackageID"], 0),
+            }
+            for r in self._rows('select * from "v_Package"')
+        ]
+
+    def _deployments(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "AssignmentID": r["AssignmentID"],
+                "FeatureType": r["FeatureType"],
+                "DeploymentIntent": r["DeploymentIntent"],
+                "NumberTargeted": r["NumberTargeted"],
+                "NumberSuccess": r["NumberSuccess"],
+                "NumberErrors": r["NumberErrors"],
+                "NumberInProgress": r["NumberInProgress"],
+                "NumberUnknown": r["NumberUnknown"],
+                "CreationTime": _iso(r["CreationTime"]),
+                "HasDeadline": r["EnforcementDeadline"] is not None,
+            }
+            for r in self._rows('select * from "v_DeploymentSummary"')
+        ]
+
+    def _baselines(self) -> list[dict[str, Any]]:
+        rules = dict(self._rows('select FromCIID, count(distinct ToCIID) from "v_CIRelation" group by 1'))
+        states: dict[int, dict[str, int]] = defaultdict(dict)
+        for ci, state, n in self._rows(
+            'select CI_ID, ComplianceState, count(*) from "v_CICurrentComplianceStatus" group by 1, 2'
+        ):
+            states[ci][str(state)] = n
+        return [
+            {
+                "CI_ID": r["CI_ID"],
+                "CIType_ID": r["CIType_ID"],
+                "IsUserDefined": bool(r["IsUserDefined"]),
+                "DateCreated": _iso(r["DateCreated"]),
+                "RuleCount": rules.get(r["CI_ID"], 0),
+                "States": states.get(r["CI_ID"], {}),
+            }
+            for r in self._rows(
+                'select * from "v_ConfigurationItems" where CIType_ID = 2 and IsLatest = 1'
+                " and coalesce(IsTombstoned, 0) = 0"
+            )
+        ]
+
+    # -- clients ----------------------------------------------------------------------------------
+
+    def client_output(self, rid: int, script: str) -> str:
+        data = self._inventory(rid) if script == "client_inventory" else self._software(rid)
+        return json.dumps(data, separators=(",", ":"))
+
+    def _inventory(self, rid: int) -> list[dict[str, Any]]:
+        def rows(view: str) -> list[sqlite3.Row]:
+            return self._rows(f'select * from "{view}" where ResourceID = ?', rid)
+
+        version = self._rows('select Client_Version0 from "v_R_System" where ResourceID = ?', rid)[0][0]
+        memory = [r["TotalPhysicalMemory0"] for r in rows("v_GS_X86_PC_MEMORY")]
+        kb = max((m for m in memory if m is not None), default=None)
+        return [
+            {
+                "ClientVersion": version,
+                "OperatingSystem": [
+                    {
+                        "Caption": r["Caption0"],
+                        "Version": r["Version0"],
+                        "OSArchitecture": r["OSArchitecture0"],
+                        "ProductType": r["ProductType0"],
+                    }
+                    for r in rows("v_GS_OPERATING_SYSTEM")
+                ],
+                "ComputerSystem": [
+                    {
+                        "Manufacturer": r["Manufacturer0"],
+                        "Model": r["Model0"],
+                        "TotalPhysicalMemory": None if kb is None else kb * 1024,
+                    }
+                    for r in rows("v_GS_COMPUTER_SYSTEM")
+                ],
+                "Processors": [
+                    {
+                        "Name": r["Name0"],
+                        "NumberOfCores": r["NumberOfCores0"],
+                        "NumberOfLogicalProcessors": r["NumberOfLogicalProcessors0"],
+                    }
+                    for r in rows("v_GS_PROCESSOR")
+                ],
+                "SystemDisk": [
+                    {
+                        "Size": None if r["Size0"] is None else r["Size0"] * 2**20,
+                        "FreeSpace": None if r["FreeSpace0"] is None else r["FreeSpace0"] * 2**20,
+                    }
+                    for r in rows("v_GS_LOGICAL_DISK")
+                    if r["DeviceID0"] == "C:" and r["DriveType0"] == 3
+                ],
+                "Enclosures": [
+                    {"ChassisTypes": [] if r["ChassisTypes0"] is None else [int(r["ChassisTypes0"])]}
+                    for r in rows("v_GS_SYSTEM_ENCLOSURE")
+                ],
+                "Bios": [{"ReleaseDate": _iso(r["ReleaseDate0"])} for r in rows("v_GS_PC_BIOS")],
+            }
+        ]
+
+    def _software(self, rid: int) -> list[dict[str, Any]]:
+        return [
+            {"DisplayName": r["DisplayName0"], "Publisher": r["Publisher0"], "DisplayVersion": r["Version0"]}
+            for r in self._rows('select * from "v_Add_Remove_Programs" where ResourceID = ?', rid)
+        ]
