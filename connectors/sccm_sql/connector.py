@@ -8,19 +8,18 @@ SQL Server sessions are set read-only.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast, get_type_hints
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from connectors.rows import as_int, as_text, record_values, type_hints
 from connectors.sccm_sql import statements as st
 from connectors.sccm_sql import views as v
 from sccm_cep import model as m
@@ -64,39 +63,6 @@ FIELD_VIEWS: dict[str, dict[str, str]] = {
         "software_count": "v_Add_Remove_Programs",
     },
 }
-
-SITE_TYPES = {1: "secondary", 2: "primary", 4: "central_administration"}
-SITE_STATUS = {1: "active", 2: "pending", 3: "failed", 4: "deleted", 5: "upgrade"}
-FEATURE_TYPES = {
-    1: "application",
-    2: "program",
-    3: "mobile_program",
-    4: "script",
-    5: "software_update",
-    6: "baseline",
-    7: "task_sequence",
-    8: "content_distribution",
-    9: "dp_group",
-    10: "dp_health",
-    11: "configuration_policy",
-    28: "abstract_ci",
-}
-INTENTS = {1: "required", 2: "available", 3: "simulate"}
-PACKAGE_TYPES = {
-    0: "package",
-    3: "driver",
-    4: "task_sequence",
-    5: "software_update",
-    6: "device_setting",
-    7: "virtual_application",
-    8: "application_content",
-    257: "os_image",
-    258: "boot_image",
-    259: "os_upgrade",
-    260: "vhd",
-}
-PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
-CI_TYPES = {2: "configuration_baseline", 3: "configuration_item"}
 
 
 class SqlConnector:
@@ -155,13 +121,13 @@ class SqlConnector:
         code, version, build = None, None, None
         if sites:
             top = _top_site(sites)
-            code, version, build = top["site_code"], top["version"], _int(top["build_number"])
+            code, version, build = top["site_code"], top["version"], as_int(top["build_number"])
         totals = next(self._rows(st.PLANS["client_totals"].statement(frozenset({"managed"})), "v_R_System"))
         return CheckReport(
-            site_code=_text(code),
-            version=_text(version),
+            site_code=as_text(code),
+            version=as_text(version),
             build_number=build,
-            managed_clients=_int(totals["managed"]),
+            managed_clients=as_int(totals["managed"]),
             readable=tuple(sorted(n for n, ok in present.items() if ok)),
             missing_optional=tuple(sorted(n for n, ok in present.items() if not ok)),
         )
@@ -256,9 +222,9 @@ class _SqlStream:
     def read(self) -> Iterator[m.Record]:
         rt = self.plan.record_type
         extra = self._extra() if rt is m.ConfigurationItem else {}
-        hints = _hints(rt)
+        hints = type_hints(rt)
         for row in self.connector._rows(self.plan.statement(self.fields), self.plan.views[0]):
-            yield rt(**_values(rt, hints, row, self.fields, extra))
+            yield rt(**record_values(rt, hints, row, self.fields, extra))
 
     def _extra(self) -> dict[str, dict[Any, Any]]:
         """Per-baseline counts from the compliance views, merged by CI_ID (small results)."""
@@ -273,140 +239,17 @@ class _SqlStream:
         if self.fields & {"evaluated", "compliant_rate", "noncompliant_rate", "error_rate"}:
             states: dict[Any, dict[int, int]] = {}
             for r in c._rows(st.compliance_counts(), "v_CICurrentComplianceStatus"):
-                states.setdefault(r["ci_id"], {})[_int(r["state"]) or 0] = _int(r["n"]) or 0
+                states.setdefault(r["ci_id"], {})[as_int(r["state"]) or 0] = as_int(r["n"]) or 0
             out["states"] = states
         return out
-
-
-# -- row mapping ------------------------------------------------------------------------------
-
-
-def _hints(rt: type[m.Record]) -> dict[str, Any]:
-    return get_type_hints(rt)
-
-
-def _values(
-    rt: type[m.Record],
-    hints: Mapping[str, Any],
-    row: Mapping[str, Any],
-    fields: frozenset[str],
-    extra: Mapping[str, Mapping[Any, Any]],
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(rt):
-        if f.name in row:
-            out[f.name] = _coerce(hints[f.name], row[f.name])
-    name = rt.NAME
-    if name == "site":
-        out["site_type"] = SITE_TYPES.get(_int(row.get("site_type")) or -1, _text(row.get("site_type")))
-        out["status"] = SITE_STATUS.get(_int(row.get("status")) or -1, _text(row.get("status")))
-    elif name == "operating_system" and "product_type" in row:
-        out["product_type"] = PRODUCT_TYPES.get(_int(row["product_type"]) or -1)
-    elif name == "deployment":
-        out.update(_deployment_values(row, fields))
-    elif name == "package" and "package_type" in row:
-        out["package_type"] = PACKAGE_TYPES.get(_int(row["package_type"]) or 0, "other")
-    elif name == "configuration_item":
-        out.update(_baseline_values(row, fields, extra))
-    return {k: val for k, val in out.items() if k in fields or k == rt.WEIGHT}
-
-
-def _deployment_values(row: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if "feature_type" in row:
-        out["feature_type"] = FEATURE_TYPES.get(_int(row["feature_type"]) or -1, "other")
-    if "intent" in row:
-        out["intent"] = INTENTS.get(_int(row["intent"]) or -1)
-    if "has_deadline" in row:
-        out["has_deadline"] = row["has_deadline"] is not None
-    targeted = _int(row.get("targeted"))
-    for rate, column in (
-        ("success_rate", "_success"),
-        ("error_rate", "_errors"),
-        ("in_progress_rate", "_in_progress"),
-        ("unknown_rate", "_unknown"),
-    ):
-        if rate in fields:
-            out[rate] = _share(_int(row.get(column)), targeted)
-    return out
-
-
-def _baseline_values(
-    row: Mapping[str, Any], fields: frozenset[str], extra: Mapping[str, Mapping[Any, Any]]
-) -> dict[str, Any]:
-    ci = row["ci_id"]
-    out: dict[str, Any] = {"ci_id": _text(ci)}
-    if "ci_type" in row:
-        out["ci_type"] = CI_TYPES.get(_int(row["ci_type"]) or -1, "other")
-    if "rule_count" in fields:
-        out["rule_count"] = _int(extra["rules"].get(ci)) or 0
-    if "targeted" in fields:
-        out["targeted"] = _int(extra["targets"].get(ci)) or 0
-    states: Mapping[int, int] = extra["states"].get(ci, {})
-    evaluated = sum(states.values())
-    if "evaluated" in fields:
-        out["evaluated"] = evaluated
-    out["compliant_rate"] = _share(states.get(1, 0), evaluated)
-    out["noncompliant_rate"] = _share(states.get(2, 0), evaluated)
-    out["error_rate"] = _share(states.get(3, 0) + states.get(4, 0), evaluated)
-    return out
-
-
-def _share(part: int | None, whole: int | None) -> float | None:
-    if not whole or part is None:
-        return None
-    return min(max(part / whole, 0.0), 1.0)
-
-
-def _coerce(hint: Any, value: Any) -> Any:
-    text = str(hint)
-    if value is None:
-        return None
-    if "datetime" in text:
-        return _when(value)
-    if "bool" in text:
-        return bool(_int(value))
-    if "float" in text:
-        return float(value) if isinstance(value, int | float) else None
-    if "int" in text:
-        return _int(value)
-    return _text(value)
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return int(value) if isinstance(value, bool) else None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    try:
-        return datetime.fromisoformat(str(value).strip()[:32])
-    except ValueError:
-        return None
 
 
 def _top_site(sites: list[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The site at the top of what this database holds: a CAS, else a primary without parent."""
 
     def rank(s: Mapping[str, Any]) -> tuple[int, str]:
-        kind = _int(s.get("site_type"))
-        parent = _text(s.get("parent_site_code")) or ""
+        kind = as_int(s.get("site_type"))
+        parent = as_text(s.get("parent_site_code")) or ""
         top = 0 if kind == 4 else 1 if kind == 2 and parent.strip() in ("", s["site_code"]) else 2
         return (top, str(s["site_code"]))
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.sccm_sql.connector import _hints, _values
+from connectors.rows import record_values, type_hints
 from sccm_cep import model as m
 
 __all__ = ["CLIENT_RECORDS", "SITE_RECORDS", "ClientCounts", "site_rows"]
@@ -141,7 +141,7 @@ def site_rows(
     rt: type[m.Record], objects: Sequence[Mapping[str, Any]], fields: frozenset[str]
 ) -> Iterator[m.Record]:
     """Records of ``rt`` from a site-server script's objects, reduced to ``fields``."""
-    hints = _hints(rt)
+    hints = type_hints(rt)
     usable = fields & SITE_RECORDS[rt.NAME][1]
     extra: dict[str, dict[Any, Any]] = {"rules": {}, "targets": {}, "states": {}}
     if rt is m.ConfigurationItem:
@@ -152,7 +152,7 @@ def site_rows(
             extra["states"][ci] = {int(k): int(v) for k, v in states.items() if str(k).lstrip("-").isdigit()}
     mapper = _SITE_MAPPERS[rt.NAME]
     for o in objects:
-        yield rt(**_values(rt, hints, mapper(o), usable, extra))
+        yield rt(**record_values(rt, hints, mapper(o), usable, extra))
 
 
 # -- clients (aggregate records) ------------------------------------------------------------------
@@ -272,13 +272,13 @@ class ClientCounts:
             self.counts[name].update(distinct)
 
     def records(self, rt: type[m.Record], fields: frozenset[str]) -> Iterator[m.Record]:
-        hints = _hints(rt)
+        hints = type_hints(rt)
         key = self.keys.get(rt.NAME, ())
         weight = rt.WEIGHT or "device_count"
         for values, count in self.counts.get(rt.NAME, Counter()).items():
             row: Row = dict(zip(key, values, strict=True))
             row[weight] = count
-            yield rt(**_values(rt, hints, row, fields, {}))
+            yield rt(**record_values(rt, hints, row, fields, {}))
 
 
 def _hashable(value: Any) -> Any:

@@ -1,0 +1,180 @@
+"""Mapping of SCCM rows (SQL view rows or WMI objects with the same property names) to canonical
+records: SCCM's numeric codes to names, shares from counts, tolerant type coercion. Shared by the
+SQL and WinRM connectors so both produce identical records for the same site.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, get_type_hints
+
+from sccm_cep import model as m
+
+__all__ = [
+    "CI_TYPES",
+    "FEATURE_TYPES",
+    "INTENTS",
+    "PACKAGE_TYPES",
+    "PRODUCT_TYPES",
+    "SITE_STATUS",
+    "SITE_TYPES",
+    "as_int",
+    "as_text",
+    "record_values",
+    "type_hints",
+]
+
+SITE_TYPES = {1: "secondary", 2: "primary", 4: "central_administration"}
+SITE_STATUS = {1: "active", 2: "pending", 3: "failed", 4: "deleted", 5: "upgrade"}
+FEATURE_TYPES = {
+    1: "application",
+    2: "program",
+    3: "mobile_program",
+    4: "script",
+    5: "software_update",
+    6: "baseline",
+    7: "task_sequence",
+    8: "content_distribution",
+    9: "dp_group",
+    10: "dp_health",
+    11: "configuration_policy",
+    28: "abstract_ci",
+}
+INTENTS = {1: "required", 2: "available", 3: "simulate"}
+PACKAGE_TYPES = {
+    0: "package",
+    3: "driver",
+    4: "task_sequence",
+    5: "software_update",
+    6: "device_setting",
+    7: "virtual_application",
+    8: "application_content",
+    257: "os_image",
+    258: "boot_image",
+    259: "os_upgrade",
+    260: "vhd",
+}
+PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
+CI_TYPES = {2: "configuration_baseline", 3: "configuration_item"}
+
+
+def type_hints(rt: type[m.Record]) -> dict[str, Any]:
+    return get_type_hints(rt)
+
+
+def record_values(
+    rt: type[m.Record],
+    hints: Mapping[str, Any],
+    row: Mapping[str, Any],
+    fields: frozenset[str],
+    extra: Mapping[str, Mapping[Any, Any]],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(rt):
+        if f.name in row:
+            out[f.name] = _coerce(hints[f.name], row[f.name])
+    name = rt.NAME
+    if name == "site":
+        out["site_type"] = SITE_TYPES.get(as_int(row.get("site_type")) or -1, as_text(row.get("site_type")))
+        out["status"] = SITE_STATUS.get(as_int(row.get("status")) or -1, as_text(row.get("status")))
+    elif name == "operating_system" and "product_type" in row:
+        out["product_type"] = PRODUCT_TYPES.get(as_int(row["product_type"]) or -1)
+    elif name == "deployment":
+        out.update(_deployment_values(row, fields))
+    elif name == "package" and "package_type" in row:
+        out["package_type"] = PACKAGE_TYPES.get(as_int(row["package_type"]) or 0, "other")
+    elif name == "configuration_item":
+        out.update(_baseline_values(row, fields, extra))
+    return {k: val for k, val in out.items() if k in fields or k == rt.WEIGHT}
+
+
+def _deployment_values(row: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "feature_type" in row:
+        out["feature_type"] = FEATURE_TYPES.get(as_int(row["feature_type"]) or -1, "other")
+    if "intent" in row:
+        out["intent"] = INTENTS.get(as_int(row["intent"]) or -1)
+    if "has_deadline" in row:
+        out["has_deadline"] = row["has_deadline"] is not None
+    targeted = as_int(row.get("targeted"))
+    for rate, column in (
+        ("success_rate", "_success"),
+        ("error_rate", "_errors"),
+        ("in_progress_rate", "_in_progress"),
+        ("unknown_rate", "_unknown"),
+    ):
+        if rate in fields:
+            out[rate] = _share(as_int(row.get(column)), targeted)
+    return out
+
+
+def _baseline_values(
+    row: Mapping[str, Any], fields: frozenset[str], extra: Mapping[str, Mapping[Any, Any]]
+) -> dict[str, Any]:
+    ci = row["ci_id"]
+    out: dict[str, Any] = {"ci_id": as_text(ci)}
+    if "ci_type" in row:
+        out["ci_type"] = CI_TYPES.get(as_int(row["ci_type"]) or -1, "other")
+    if "rule_count" in fields:
+        out["rule_count"] = as_int(extra["rules"].get(ci)) or 0
+    if "targeted" in fields:
+        out["targeted"] = as_int(extra["targets"].get(ci)) or 0
+    states: Mapping[int, int] = extra["states"].get(ci, {})
+    evaluated = sum(states.values())
+    if "evaluated" in fields:
+        out["evaluated"] = evaluated
+    out["compliant_rate"] = _share(states.get(1, 0), evaluated)
+    out["noncompliant_rate"] = _share(states.get(2, 0), evaluated)
+    out["error_rate"] = _share(states.get(3, 0) + states.get(4, 0), evaluated)
+    return out
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    if not whole or part is None:
+        return None
+    return min(max(part / whole, 0.0), 1.0)
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    text = str(hint)
+    if value is None:
+        return None
+    if "datetime" in text:
+        return _when(value)
+    if "bool" in text:
+        return bool(as_int(value))
+    if "float" in text:
+        return float(value) if isinstance(value, int | float) else None
+    if "int" in text:
+        return as_int(value)
+    return as_text(value)
+
+
+def as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def as_int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return int(value) if isinstance(value, bool) else None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    try:
+        return datetime.fromisoformat(str(value).strip()[:32])
+    except ValueError:
+        return None
