@@ -24,11 +24,11 @@ from rich.table import Table
 
 from sccm_cep import __version__
 from sccm_cep.anonymize import SiteSecret
-from sccm_cep.cli_common import add_plain_row, json_option, policies_option
+from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
 from sccm_cep.cli_ops import register_commands as register_ops
 from sccm_cep.cli_sites import register_commands
 from sccm_cep.config import resolve_secret, site_secret
-from sccm_cep.connector import open_connector
+from sccm_cep.connector import open_connector, site_code_of
 from sccm_cep.errors import PolicyError, SccmCepError
 from sccm_cep.model import Level
 from sccm_cep.pipeline import ExportResult, current_period, run_export
@@ -117,7 +117,6 @@ def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: 
 @click.option(
     "--db",
     "db_url",
-    required=True,
     envvar="SCCM_CEP_DB",
     help="SQLAlchemy URL of the site database, e.g. mssql+pyodbc://@SQL01/CM_PS1?driver=...",
 )
@@ -148,12 +147,14 @@ def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: 
     envvar="SCCM_CEP_SITE_SECRET",
     help="Reference to the site's pseudonymization key (default: a key kept in the data folder).",
 )
+@winrm_options
 @policies_option
 @json_option
 @click.pass_obj
 def export(
     app: App,
-    db_url: str,
+    /,
+    db_url: str | None,
     password_ref: str | None,
     out_dir: Path,
     period: str | None,
@@ -161,14 +162,27 @@ def export(
     secret_ref: str | None,
     policies_dir: Path | None,
     as_json: bool,
+    **winrm: Any,
 ) -> None:
-    """Export one submission from a site database URL and print where it was written."""
+    """Export one submission from a site (database URL, or WinRM) and print where it was written."""
     with _expected(app):
         policies = load_policies(policies_dir)
-        password = resolve_secret(password_ref) if password_ref else None
-        connector = open_connector("sccm_sql", url=db_url, password=password)
+        if db_url:
+            password = resolve_secret(password_ref) if password_ref else None
+            connector = open_connector("sccm_sql", url=db_url, password=password)
+        elif winrm.get("winrm_server") or winrm.get("winrm_clients"):
+            connector = open_connector(
+                "winrm",
+                site_server=winrm.get("winrm_server"),
+                clients=list(winrm.get("winrm_clients") or ()),
+                **winrm_settings(winrm),
+            )
+        else:
+            raise click.UsageError(
+                "give the site's database with --db URL, or its site server with --winrm HOST"
+            )
         try:
-            site_code = connector.site_code()  # type: ignore[attr-defined]
+            site_code = site_code_of(connector)
             result = run_export(
                 connector,
                 policies,

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["add_plain_row", "json_option", "policies_option"]
+__all__ = ["add_plain_row", "json_option", "policies_option", "winrm_options", "winrm_settings"]
 
 F = Callable[..., Any]
 
@@ -32,3 +32,67 @@ def policies_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+_WINRM: list[Callable[[F], F]] = [
+    click.option(
+        "--winrm", "winrm_server", help="Site server (SMS Provider) to read over WinRM: HOST[:PORT]."
+    ),
+    click.option(
+        "--winrm-client", "winrm_clients", multiple=True, help="A managed client to read (repeatable)."
+    ),
+    click.option(
+        "--winrm-user", envvar="SCCM_CEP_WINRM_USER", help="Account for WinRM (DOMAIN\\user or user@domain)."
+    ),
+    click.option(
+        "--winrm-password",
+        "winrm_password",
+        envvar="SCCM_CEP_WINRM_PASSWORD",
+        help="Password reference: env:NAME, file:PATH or keyring:SERVICE/USER.",
+    ),
+    click.option(
+        "--winrm-auth",
+        type=click.Choice(["negotiate", "kerberos", "ntlm", "credssp", "certificate", "basic"]),
+        default="negotiate",
+        show_default=True,
+    ),
+    click.option(
+        "--winrm-transport",
+        type=click.Choice(["psrp", "winrm"]),
+        default="psrp",
+        show_default=True,
+        help="pypsrp (PowerShell Remoting) or pywinrm (WinRS).",
+    ),
+    click.option(
+        "--winrm-ca", type=click.Path(dir_okay=False), help="CA bundle to validate the WinRM certificate."
+    ),
+    click.option(
+        "--winrm-http", is_flag=True, help="HTTP 5985 with message encryption instead of HTTPS 5986."
+    ),
+    click.option("--winrm-configuration", help="PowerShell session configuration (JEA endpoint) name."),
+]
+
+
+def winrm_options(f: F) -> F:
+    for option in reversed(_WINRM):
+        f = option(f)
+    return f
+
+
+def winrm_settings(opts: dict[str, Any]) -> dict[str, Any]:
+    """The WinRM connector's keyword options from the CLI options (password as a reference)."""
+    out: dict[str, Any] = {"auth": opts["winrm_auth"], "transport": opts["winrm_transport"]}
+    if opts.get("winrm_user"):
+        out["username"] = opts["winrm_user"]
+    if opts.get("winrm_password"):
+        out["password"] = opts["winrm_password"]
+    if opts.get("winrm_ca"):
+        out["cert_validation"] = str(opts["winrm_ca"])
+    if opts.get("winrm_http"):
+        out["ssl"] = False
+        if opts["winrm_auth"] == "basic":
+            # Basic cannot encrypt messages; the connector allows that only to a loopback host.
+            out["encryption"] = "never"
+    if opts.get("winrm_configuration"):
+        out["configuration_name"] = opts["winrm_configuration"]
+    return out

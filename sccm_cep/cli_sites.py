@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from sccm_cep.cadence import Cadence
-from sccm_cep.cli_common import add_plain_row, json_option, policies_option
+from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
 from sccm_cep.cli_discover import discover_sites, find_discovered, ldap_options
 from sccm_cep.cli_discover import register_commands as register_discover
 from sccm_cep.model import Level
@@ -71,7 +71,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.option(
         "--password", "password_ref", help="Password reference: env:NAME, file:PATH, keyring:SERVICE/USER."
     )
-    @click.option("--winrm", "winrm_hosts", multiple=True, help="WinRM host of the site server (repeatable).")
+    @winrm_options
     @click.option("--name", help="A display name for this site (kept locally, never sent).")
     @click.option(
         "--secret-store",
@@ -88,25 +88,25 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         code: str,
         db_url: str | None,
         password_ref: str | None,
-        winrm_hosts: tuple[str, ...],
         name: str | None,
         secret_store: str,
         as_json: bool,
         from_ad: bool,
-        **ldap: Any,
+        **more: Any,
     ) -> None:
         """Register site CODE (3 letters or digits); with --from-ad, start from what AD publishes."""
         with expected(app):
             ad_info = None
+            hosts = tuple(h for h in (more.get("winrm_server"), *more.get("winrm_clients", ())) if h)
             if from_ad:
-                ad_info = find_discovered(discover_sites(ldap), code)
+                ad_info = find_discovered(discover_sites(more), code)
                 mps = [str(mp["host"]) for mp in ad_info["management_points"] if mp.get("host")]
                 if not as_json:
                     app.say(
                         f"Active Directory: site {code.upper()} in {ad_info['domain']}, version"
                         f" {ad_info['version']}, management points: {', '.join(mps) or 'none'}"
                     )
-                if not db_url and not winrm_hosts:
+                if not db_url and not hosts:
                     db_url = click.prompt("Site database URL (AD does not publish it)")
             shown = register_site(
                 app.store,
@@ -114,7 +114,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 ad_info=ad_info,
                 db_url=db_url,
                 password_ref=password_ref,
-                winrm_hosts=winrm_hosts,
+                winrm_hosts=hosts,
+                winrm_options=winrm_settings(more) if hosts else None,
                 name=name,
                 secret_store=secret_store,
             )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
-from sccm_cep.errors import ConfigError
+from sccm_cep.errors import ConfigError, NotAnSccmSite
 from sccm_cep.model import Level, Record
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "available_connectors",
     "load_discovery",
     "open_connector",
+    "site_code_of",
 ]
 
 ENTRY_POINT_GROUP = "sccm_cep.connectors"
@@ -81,6 +82,16 @@ class Connector(Protocol):
 
 class ConnectorFactory(Protocol):
     def __call__(self, **options: Any) -> Connector: ...
+
+
+def site_code_of(connector: Connector) -> str:
+    """The code of the site a connector reads (from its read-only check)."""
+    code = connector.check().site_code
+    if not code:
+        raise NotAnSccmSite(
+            "the source holds no site row", hint="point it at the site database or the site server"
+        )
+    return code
 
 
 def load_discovery(name: str) -> Callable[..., list[dict[str, Any]]]:

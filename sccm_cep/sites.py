@@ -120,6 +120,7 @@ def register_site(
     db_url: str | None,
     password_ref: str | None = None,
     winrm_hosts: tuple[str, ...] = (),
+    winrm_options: dict[str, Any] | None = None,
     name: str | None = None,
     secret_store: str = "file",
     ad_info: dict[str, Any] | None = None,
@@ -142,7 +143,10 @@ def register_site(
             name=name,
             db_url=url,
             password_ref=ref,
-            winrm_hosts=json.dumps(list(winrm_hosts)) if winrm_hosts else None,
+            # The site server first, then clients; options hold only references (no password).
+            winrm_hosts=json.dumps({"hosts": list(winrm_hosts), "options": winrm_options or {}})
+            if winrm_hosts
+            else None,
             secret_ref=secret_ref,
             key_version=1,
             created_at=utcnow(),
@@ -163,12 +167,21 @@ def view(site: Site) -> SiteView:
         name=site.name,
         db_url=url,
         password_ref=site.password_ref,
-        winrm_hosts=tuple(json.loads(site.winrm_hosts)) if site.winrm_hosts else (),
+        winrm_hosts=tuple(_winrm(site)[0]),
         secret_store=site.secret_ref.partition(":")[0],
         key_version=site.key_version,
         registered_at=site.created_at.isoformat(timespec="seconds") + "Z",
         active_directory=json.loads(site.ad_info) if site.ad_info else None,
     )
+
+
+def _winrm(site: Site) -> tuple[list[str], dict[str, Any]]:
+    if not site.winrm_hosts:
+        return [], {}
+    stored = json.loads(site.winrm_hosts)
+    if isinstance(stored, list):  # an early form: hosts only
+        return [str(h) for h in stored], {}
+    return [str(h) for h in stored.get("hosts", [])], dict(stored.get("options", {}))
 
 
 def site_secret(site: Site) -> SiteSecret:
@@ -196,12 +209,14 @@ def remove_site(store: Store, code: str) -> None:
 
 
 def open_site_connector(site: Site) -> Connector:
-    if not site.db_url:
-        raise ConfigError(
-            f"site {site.code} has no database URL", hint="register it with --db, or use a WinRM connector"
-        )
-    password = resolve_secret(site.password_ref) if site.password_ref else None
-    return open_connector("sccm_sql", url=site.db_url, password=password)
+    """The site's database connector; its WinRM connector when it has no database URL."""
+    if site.db_url:
+        password = resolve_secret(site.password_ref) if site.password_ref else None
+        return open_connector("sccm_sql", url=site.db_url, password=password)
+    hosts, options = _winrm(site)
+    if not hosts:
+        raise ConfigError(f"site {site.code} has no source", hint="register it again with --db or --winrm")
+    return open_connector("winrm", site_server=hosts[0], clients=hosts[1:], **options)
 
 
 def check_site(store: Store, code: str) -> CheckReport:

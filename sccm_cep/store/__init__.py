@@ -126,6 +126,10 @@ class Store:
                 hint="check --state / SCCM_CEP_STATE and that the database is reachable and writable",
             ) from exc
 
+    def head_revision(self) -> str | None:
+        """The newest schema this sccm-cep knows (what opening a store upgrades it to)."""
+        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+
     def schema_revision(self) -> str | None:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -212,7 +212,7 @@ def test_a_store_of_the_first_release_is_upgraded_without_loss(tmp_path: Path, d
     copy = tmp_path / "old.sqlite"
     shutil.copy(STORES / "state-0001.sqlite", copy)
     store = Store(f"sqlite:///{copy}")
-    assert store.schema_revision() == "0002"
+    assert store.schema_revision() == store.head_revision() != "0001"
     store.dispose()
     old = Cli(f"sqlite:///{copy}")
     (row,) = old.outbox()

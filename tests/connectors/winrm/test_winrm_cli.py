@@ -1,0 +1,106 @@
+"""The WinRM path through the command line: one-off export and a registered site's run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fixtures.synthetic_site import CANARIES
+from sccm_cep.cli import cli
+from tests.support.wsman import Lab
+from tests.support.wsman.server import PASSWORD, USER
+
+
+@pytest.fixture
+def winrm_args(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.setenv("WINRM_CLI_PASSWORD", PASSWORD)
+    args = [
+        "--winrm",
+        lab.site_server.address,
+        "--winrm-user",
+        USER,
+        "--winrm-password",
+        "env:WINRM_CLI_PASSWORD",
+        "--winrm-auth",
+        "basic",
+        "--winrm-http",
+    ]
+    for client in lab.clients:
+        args += ["--winrm-client", client.address]
+    return args
+
+
+def _no_canary(text: str) -> None:
+    low = text.lower()
+    assert not [v for values in CANARIES.values() for v in values if v.lower() in low]
+
+
+@pytest.mark.parametrize("transport", ["psrp", "winrm"])
+def test_export_over_winrm_writes_a_clean_submission(
+    winrm_args: list[str], tmp_path: Path, data_dir: Path, transport: str
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "-v",
+            "export",
+            *winrm_args,
+            "--winrm-transport",
+            transport,
+            "--out",
+            str(tmp_path / "out"),
+            "--period",
+            "2026-Q4",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    doc = json.loads(Path(report["path"]).read_text())
+    assert set(doc["sources"].values()) == {"winrm"}
+    assert doc["software"]["software"] and doc["operating_systems"]["operating_system"]
+    _no_canary(Path(report["path"]).read_text() + result.output)
+    assert PASSWORD not in result.output
+
+
+def test_registered_winrm_site_runs_on_schedule(
+    winrm_args: list[str], tmp_path: Path, data_dir: Path
+) -> None:
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
+    runner = CliRunner()
+    reg = runner.invoke(cli, [*state, "site", "register", "PS1", *winrm_args])
+    assert reg.exit_code == 0, reg.output
+    shown = runner.invoke(cli, [*state, "site", "show", "PS1", "--json"]).stdout
+    assert PASSWORD not in shown and "env:WINRM_CLI_PASSWORD" not in json.loads(shown)["winrm_hosts"]
+    assert runner.invoke(cli, [*state, "join", "PS1", "--yes", "--as-of", "2026-11-24"]).exit_code == 0
+    run = runner.invoke(cli, [*state, "run", "--due", "--as-of", "2026-12-01", "--json"])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.stdout)[0]["status"] == "taken"
+
+
+def test_wrong_winrm_password_exits_5(
+    lab: Lab, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINRM_BAD", "definitely-wrong-77")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--winrm",
+            lab.site_server.address,
+            "--winrm-user",
+            USER,
+            "--winrm-password",
+            "env:WINRM_BAD",
+            "--winrm-auth",
+            "basic",
+            "--winrm-http",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 5, result.output
+    assert "definitely-wrong-77" not in result.output
