@@ -25,10 +25,12 @@ from rich.table import Table
 from sccm_cep import __version__
 from sccm_cep.anonymize import SiteSecret
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
+from sccm_cep.cli_discover import ldap_options
 from sccm_cep.cli_ops import register_commands as register_ops
 from sccm_cep.cli_sites import register_commands
 from sccm_cep.config import resolve_secret, site_secret
 from sccm_cep.connector import open_connector, site_code_of
+from sccm_cep.directory import coverage_source
 from sccm_cep.errors import PolicyError, SccmCepError
 from sccm_cep.model import Level
 from sccm_cep.pipeline import ExportResult, current_period, run_export
@@ -148,6 +150,10 @@ def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: 
     help="Reference to the site's pseudonymization key (default: a key kept in the data folder).",
 )
 @winrm_options
+@click.option(
+    "--coverage", is_flag=True, help="Add the AD coverage count (enabled computers, as a band) via LDAP."
+)
+@ldap_options
 @policies_option
 @json_option
 @click.pass_obj
@@ -162,7 +168,8 @@ def export(
     secret_ref: str | None,
     policies_dir: Path | None,
     as_json: bool,
-    **winrm: Any,
+    coverage: bool,
+    **more: Any,
 ) -> None:
     """Export one submission from a site (database URL, or WinRM) and print where it was written."""
     with _expected(app):
@@ -170,12 +177,12 @@ def export(
         if db_url:
             password = resolve_secret(password_ref) if password_ref else None
             connector = open_connector("sccm_sql", url=db_url, password=password)
-        elif winrm.get("winrm_server") or winrm.get("winrm_clients"):
+        elif more.get("winrm_server") or more.get("winrm_clients"):
             connector = open_connector(
                 "winrm",
-                site_server=winrm.get("winrm_server"),
-                clients=list(winrm.get("winrm_clients") or ()),
-                **winrm_settings(winrm),
+                site_server=more.get("winrm_server"),
+                clients=list(more.get("winrm_clients") or ()),
+                **winrm_settings(more),
             )
         else:
             raise click.UsageError(
@@ -191,6 +198,7 @@ def export(
                 secret_for=lambda code: SiteSecret(site_secret(code, secret_ref)),
                 out_dir=out_dir,
                 site_code=site_code,
+                extra={"directory_coverage": coverage_source(connector, more)} if coverage else None,
             )
         finally:
             connector.close()

@@ -11,13 +11,12 @@ import click
 from rich.table import Table
 
 from sccm_cep.cli_common import add_plain_row, json_option
-from sccm_cep.connector import load_discovery
-from sccm_cep.errors import ConfigError
+from sccm_cep.directory import discover_sites
 
 if TYPE_CHECKING:
     from sccm_cep.cli import App
 
-__all__ = ["discover_sites", "ldap_options", "register_commands"]
+__all__ = ["ldap_options", "register_commands"]
 
 F = Callable[..., Any]
 _OPTIONS: list[Callable[[F], F]] = [
@@ -63,32 +62,6 @@ def ldap_options(f: F) -> F:
     for option in reversed(_OPTIONS):
         f = option(f)
     return f
-
-
-def discover_sites(opts: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run discovery with the options of ``ldap_options``."""
-    discover = load_discovery("ldap")
-    return discover(
-        opts.get("ldap_url"),
-        list(opts.get("bases") or ()) or None,
-        opts.get("auth") or "simple",
-        opts.get("bind_dn"),
-        opts.get("ldap_password_ref"),
-        opts.get("ca_bundle"),
-        bool(opts.get("insecure")),
-        domain=opts.get("domain"),
-    )
-
-
-def find_discovered(rows: list[dict[str, Any]], code: str) -> dict[str, Any]:
-    for row in rows:
-        if str(row["site_code"]).upper() == code.upper():
-            return row
-    found = ", ".join(sorted({str(r["site_code"]) for r in rows})) or "none"
-    raise ConfigError(
-        f"Active Directory publishes no site {code.upper()} (found: {found})",
-        hint="check the site code, or --base for the domain the site publishes to",
-    )
 
 
 def register_commands(site: click.Group, expected: Any) -> None:

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from sccm_cep.cadence import Cadence
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
-from sccm_cep.cli_discover import discover_sites, find_discovered, ldap_options
+from sccm_cep.cli_discover import ldap_options
 from sccm_cep.cli_discover import register_commands as register_discover
+from sccm_cep.directory import discover_sites, find_discovered, ldap_settings
 from sccm_cep.model import Level
 from sccm_cep.participation import collected_fields, join, leave, outbox_rows, record_feedback, status
 from sccm_cep.policy import load_policies
@@ -100,6 +101,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
             hosts = tuple(h for h in (more.get("winrm_server"), *more.get("winrm_clients", ())) if h)
             if from_ad:
                 ad_info = find_discovered(discover_sites(more), code)
+                # Kept so runs can add the coverage count; the password stays a reference.
+                ad_info["connection"] = ldap_settings(more)
                 mps = [str(mp["host"]) for mp in ad_info["management_points"] if mp.get("host")]
                 if not as_json:
                     app.say(

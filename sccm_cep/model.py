@@ -28,6 +28,7 @@ __all__ = [
     "ConfigurationItem",
     "Deployment",
     "Device",
+    "DirectoryCoverage",
     "HardwareBios",
     "HardwareChassis",
     "HardwareCpu",
@@ -151,6 +152,18 @@ class ClientTotals(Record):
     managed: int | None = describe("Systems with a Configuration Manager client.")
     active: int | None = describe("Managed systems the site considers active.")
     virtual: int | None = describe("Managed systems that are virtual machines.")
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryCoverage(Record):
+    NAME = "directory_coverage"
+    SECTION = "site_profile"
+    KIND = RecordKind.OBJECT
+    DESCRIPTION = "Management coverage: SCCM clients next to the enabled computers in Active Directory (optional)."
+
+    directory_computers: int | None = describe("Enabled computer objects in the searched AD domains.")
+    managed_clients: int | None = describe("Systems with a Configuration Manager client.")
+    coverage: float | None = describe("Managed clients divided by enabled directory computers.")
 
 
 # --- hardware ---------------------------------------------------------------------------
@@ -415,6 +428,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     SiteRole,
     ClientVersion,
     ClientTotals,
+    DirectoryCoverage,
     HardwareModel,
     HardwareCpu,
     HardwareMemory,

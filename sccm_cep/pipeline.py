@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -108,6 +108,7 @@ def run_export(
     feedback: tuple[int, str | None] | None = None,
     revision: int = 0,
     supersedes: str | None = None,
+    extra: Mapping[str, Callable[[], Iterable[m.Record]]] | None = None,
 ) -> ExportResult:
     """Collect, normalize, anonymize and write one submission; nothing is written on failure."""
     started = time.perf_counter()
@@ -124,12 +125,16 @@ def run_export(
         sections[section] = {}
         for rt in types_:
             stream = streams.get(rt.NAME)
-            if stream is None:
+            if extra and rt.NAME in extra:
+                # Records from a second source (e.g. AD coverage counts), through the same policy.
+                part = anonymizer.part(rt, extra[rt.NAME])
+                _add_source(sources, section, "ldap")
+            elif stream is None:
                 part = AnonymizedPart(rt.NAME, rt.KIND, ())
             else:
                 log.info("collecting %s from %s", rt.NAME, stream.source)
                 part = anonymizer.part(rt, _reader(stream, publisher))
-                sources[section] = connector.name
+                _add_source(sources, section, connector.name)
             sections[section][rt.NAME] = part
     notes = tuple(getattr(connector, "skipped", lambda _r: [])(request))
     doc = anonymizer.finish(
@@ -157,6 +162,12 @@ def run_export(
         level=level,
         period=period,
     )
+
+
+def _add_source(sources: dict[str, str], section: str, name: str) -> None:
+    """Record that ``name`` filled part of ``section`` (several sources join with '+')."""
+    names = set(filter(None, sources.get(section, "").split("+"))) | {name}
+    sources[section] = "+".join(sorted(names))
 
 
 def _reader(stream: Stream, publisher: _PublisherShare) -> Callable[[], Iterator[m.Record]]:

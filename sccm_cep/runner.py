@@ -8,6 +8,7 @@ raced past every other guard. A failed run leaves no document and no half-writte
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import tempfile
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sccm_cep.cadence import Cadence, Period, due_period, parse_period
+from sccm_cep.directory import coverage_source
 from sccm_cep.errors import ConfigError, SccmCepError
 from sccm_cep.model import Level
 from sccm_cep.participation import current_enrollment, first_submission, taken_periods
@@ -198,6 +200,10 @@ def _export(
     connector = open_site_connector(site)
     try:
         with tempfile.TemporaryDirectory(prefix="sccm-cep-run-") as tmp:
+            extra = None
+            connection = json.loads(site.ad_info).get("connection") if site.ad_info else None
+            if connection:
+                extra = {"directory_coverage": coverage_source(connector, connection)}
             result = run_export(
                 connector,
                 policies,
@@ -209,6 +215,7 @@ def _export(
                 feedback=feedback,
                 revision=revision,
                 supersedes=supersedes,
+                extra=extra,
             )
             return result.written.path.read_bytes(), result.written.document_id
     finally:

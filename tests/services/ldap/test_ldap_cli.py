@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -85,3 +87,59 @@ def test_wrong_bind_password_exits_5(slapd: Slapd, tmp_path: Path, data_dir: Pat
     result = CliRunner().invoke(cli, ["site", "discover", *_ldap_args(slapd, "env:WRONG_PW")])
     assert result.exit_code == 5, result.output
     assert "not-the-password-42" not in result.output
+
+
+def test_coverage_count_goes_out_as_bands_and_a_rate_only(
+    slapd: Slapd, svc_password: str, tmp_path: Path, data_dir: Path, sqlite_site: str
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "export",
+            "--db",
+            sqlite_site,
+            "--coverage",
+            *_ldap_args(slapd, svc_password),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = Path(json.loads(result.stdout)["path"]).read_text()
+    doc = json.loads(text)
+    (row,) = doc["site_profile"]["directory_coverage"]
+    assert set(row) == {"directory_computers", "managed_clients", "coverage"}
+    assert row["directory_computers"] == "100-500" and isinstance(row["coverage"], float)
+    assert doc["sources"]["site_profile"] == "ldap+sccm_sql"
+    for leak in ("DC=", "corp.example", "cm01", "OU="):
+        assert leak not in text
+
+
+def test_sites_registered_from_ad_carry_coverage_into_scheduled_runs(
+    slapd: Slapd, svc_password: str, tmp_path: Path, data_dir: Path, sqlite_site: str
+) -> None:
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
+    runner = CliRunner()
+    reg = runner.invoke(
+        cli,
+        [
+            *state,
+            "site",
+            "register",
+            "PS1",
+            "--from-ad",
+            "--db",
+            sqlite_site,
+            *_ldap_args(slapd, svc_password),
+        ],
+    )
+    assert reg.exit_code == 0, reg.output
+    assert runner.invoke(cli, [*state, "join", "PS1", "--yes", "--as-of", "2026-11-24"]).exit_code == 0
+    run = runner.invoke(cli, [*state, "run", "--due", "--as-of", "2026-12-01", "--json"])
+    assert run.exit_code == 0 and json.loads(run.stdout)[0]["status"] == "taken", run.output
+    assert slapd.password not in (tmp_path / "state.db").read_bytes().decode("latin-1")
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        (body,) = db.execute("select body from outbox where kind = 'submission'").fetchone()
+    (row,) = json.loads(gzip.decompress(body))["site_profile"]["directory_coverage"]
+    assert row["directory_computers"] == "100-500"
