@@ -26,7 +26,9 @@ from sccm_cep import __version__
 from sccm_cep.anonymize import SiteSecret
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
 from sccm_cep.cli_discover import ldap_options
+from sccm_cep.cli_inspect import register_commands as register_inspect
 from sccm_cep.cli_ops import register_commands as register_ops
+from sccm_cep.cli_review import register_commands as register_review
 from sccm_cep.cli_sites import register_commands
 from sccm_cep.config import resolve_secret, site_secret
 from sccm_cep.connector import open_connector, site_code_of
@@ -291,6 +293,8 @@ def policy_lint(app: App, policies_dir: Path | None) -> None:
 
 register_commands(cli, _expected)
 register_ops(cli, _expected)
+register_review(cli, _expected)
+register_inspect(cli, _expected)
 
 
 def main() -> None:

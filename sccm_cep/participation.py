@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sccm_cep.approval import save_snapshot
 from sccm_cep.cadence import Cadence, next_due_date, period_of
 from sccm_cep.errors import ConfigError
 from sccm_cep.model import RECORD_TYPES, Level
@@ -98,6 +99,7 @@ def join(
                 note=f"shown when site {site.code} joined at level {level.value}",
             )
         )
+        save_snapshot(policies)  # what the admin was shown, for 'fields --against' later
         store.audit(
             session,
             "join",

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sccm_cep.approval import require_approval
 from sccm_cep.cadence import Cadence, Period, due_period, parse_period
 from sccm_cep.directory import coverage_source
 from sccm_cep.errors import ConfigError, SccmCepError
@@ -62,7 +63,17 @@ def run_due(
         targets = [(s.id, s.code) for s in session.execute(query).scalars()]
     if sites and len(targets) != len(set(sites)):
         raise ConfigError("a --site given is not registered", hint="see 'sccm-cep site list'")
+    if any(_is_due(store, site_id, today) for site_id, _ in targets):
+        # A policy changed since it was approved: nothing is collected for any site.
+        require_approval(store, policies)
     return [_run_site(store, policies, site_id, code, today) for site_id, code in targets]
+
+
+def _is_due(store: Store, site_id: int, today: date) -> bool:
+    with store.session() as session:
+        site = session.get(Site, site_id)
+        enrollment = current_enrollment(session, site) if site else None
+        return site is not None and enrollment is not None and _due(session, site, enrollment, today) is not None
 
 
 def _run_site(store: Store, policies: PolicySet, site_id: int, code: str, today: date) -> RunOutcome:
@@ -114,6 +125,7 @@ def run_period(store: Store, policies: PolicySet, code: str, period: str, *, for
         enrollment = current_enrollment(locked, site)
         if enrollment is None:
             raise ConfigError(f"site {site_code} has not joined", hint="join first: sccm-cep join")
+        require_approval(store, policies)
         revisions = locked.execute(
             select(func.max(Outbox.revision)).where(
                 Outbox.site_id == site.id, Outbox.kind == "submission", Outbox.period == period

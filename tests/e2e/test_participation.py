@@ -150,8 +150,16 @@ def _document(cep: Cli, document_id: str) -> dict[str, Any]:
 def test_feedback_rides_on_the_next_submission_scrubbed(cep: Cli) -> None:
     cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
     _taken(cep, date(2026, 12, 1))
-    cep("feedback", "PS1", "--score", "9", "--comment", "Great. Mail jdoe@corp.example or +49 171 4482913",
-        "--as-of", "2026-12-10")
+    cep(
+        "feedback",
+        "PS1",
+        "--score",
+        "9",
+        "--comment",
+        "Great. Mail jdoe@corp.example or +49 171 4482913",
+        "--as-of",
+        "2026-12-10",
+    )
     (outcome,) = _taken(cep, date(2027, 1, 2))
     doc = _document(cep, outcome["document_id"])
     assert doc["feedback"]["score"] == 9
@@ -165,15 +173,18 @@ def test_registration_validates_and_refuses_duplicates(cep: Cli, sqlite_site: st
     assert "already registered" in cep("site", "register", "ps1", "--db", sqlite_site, code=3).output
     with_pw = cep("site", "register", "PS2", "--db", "postgresql+psycopg://u:hunter22@db/cm", code=3)
     assert "--password" in with_pw.output and "hunter22" not in with_pw.output
-    assert "reference" in cep("site", "register", "PS3", "--db", sqlite_site, "--password", "hunter22",
-                              code=3).output
+    assert (
+        "reference"
+        in cep("site", "register", "PS3", "--db", sqlite_site, "--password", "hunter22", code=3).output
+    )
     assert cep("site", "check", "PS1").exit_code == 0
     cep("site", "register", "PS4", "--db", sqlite_site)
     assert "not PS4" in cep("site", "check", "PS4", code=6).output
 
 
-def test_secrets_never_show(cep: Cli, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                            sqlite_site: str) -> None:
+def test_secrets_never_show(
+    cep: Cli, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, sqlite_site: str
+) -> None:
     monkeypatch.setenv("PS9_DB_PASSWORD", "Pa55-Never-Printed-77")
     cep("site", "register", "PS9", "--db", sqlite_site, "--password", "env:PS9_DB_PASSWORD")
     cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
@@ -239,8 +250,16 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path: Path, data_dir: Path)
 def _race(state: str, data_dir: Path, day: str, n: int = 2) -> list[dict[str, Any]]:
     env = {**os.environ, "SCCM_CEP_DATA_DIR": str(data_dir), "SCCM_CEP_STATE": state}
     exe = str(Path(sys.executable).with_name("sccm-cep"))
-    procs = [subprocess.Popen([exe, "run", "--due", "--as-of", day, "--json"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(n)]
+    procs = [
+        subprocess.Popen(
+            [exe, "run", "--due", "--as-of", day, "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(n)
+    ]
     outcomes = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
@@ -264,14 +283,16 @@ def _race_test(state: str, data_dir: Path, sqlite_site: str) -> None:
     assert sorted(periods) == sorted(set(periods)) and len(periods) == 6
 
 
-def test_two_processes_at_once_on_sqlite_take_one_per_period(tmp_path: Path, data_dir: Path,
-                                                             sqlite_site: str) -> None:
+def test_two_processes_at_once_on_sqlite_take_one_per_period(
+    tmp_path: Path, data_dir: Path, sqlite_site: str
+) -> None:
     _race_test(f"sqlite:///{tmp_path / 'state.db'}", data_dir, sqlite_site)
 
 
 @pytest.mark.postgres
-def test_two_processes_at_once_on_postgres_take_one_per_period(pg_base: str, tmp_path: Path, data_dir: Path,
-                                                               sqlite_site: str) -> None:
+def test_two_processes_at_once_on_postgres_take_one_per_period(
+    pg_base: str, tmp_path: Path, data_dir: Path, sqlite_site: str
+) -> None:
     from sqlalchemy import create_engine, text
 
     name = f"state_{uuid.uuid4().hex[:10]}"
@@ -284,3 +305,62 @@ def test_two_processes_at_once_on_postgres_take_one_per_period(pg_base: str, tmp
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_diff_shows_what_changed_between_two_periods(cep: Cli, tmp_path: Path, sqlite_site: str) -> None:
+    cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
+    _taken(cep, date(2026, 12, 1))
+    # The estate changes between the quarters: a new title on many devices.
+    with sqlite3.connect(sqlite_site.removeprefix("sqlite:///")) as db:
+        ids = [r[0] for r in db.execute('select ResourceID from "v_R_System" where Client0 = 1 limit 40')]
+        db.executemany(
+            'insert into "v_GS_ADD_REMOVE_PROGRAMS_64" (ResourceID, GroupID, TimeStamp, DisplayName0, Publisher0,'
+            " Version0) values (?, 999, '2027-01-01', 'Zed Attack Proxy', 'OWASP', '2.15.0')",
+            [(i,) for i in ids],
+        )
+    try:
+        _taken(cep, date(2027, 1, 1))
+        diff = cep.json("diff", "PS1")
+    finally:
+        with sqlite3.connect(sqlite_site.removeprefix("sqlite:///")) as db:
+            db.execute('delete from "v_GS_ADD_REMOVE_PROGRAMS_64" where GroupID = 999')
+    assert (diff["from"], diff["to"]) == ("2026-Q4", "2027-Q1")
+    added = [c for c in diff["changes"] if c["kind"] == "row-added" and c["record"] == "software"]
+    assert any("Zed Attack Proxy" in c["key"] for c in added)
+
+
+def test_verify_pseudonym_matches_the_document(cep: Cli, sqlite_site: str) -> None:
+    cep("join", "PS1", "--yes", "--level", "enhanced", "--as-of", "2026-11-24")
+    (taken,) = _taken(cep, date(2026, 12, 1))
+    doc = _document(cep, taken["document_id"])
+    with sqlite3.connect(sqlite_site.removeprefix("sqlite:///")) as db:
+        (guid,) = db.execute(
+            'select SMS_Unique_Identifier0 from "v_R_System" where Client0 = 1'
+            " and coalesce(Obsolete0, 0) = 0 and coalesce(Decommissioned0, 0) = 0"
+            " order by ResourceID limit 1"
+        ).fetchone()
+    printed = cep("verify-pseudonym", "PS1", "--kind", "device", "--value", guid).stdout.split()[0]
+    assert printed in {row["device_id"] for row in doc["devices"]["device"]}
+    site = cep("verify-pseudonym", "PS1", "--kind", "site", "--value", "PS1").stdout.split()[0]
+    assert site == doc["site"]
+    assert cep("verify-pseudonym", "PS1", "--kind", "nope", "--value", "x", code=3)
+
+
+def test_an_unapproved_policy_change_stops_runs_until_approved(cep: Cli, tmp_path: Path) -> None:
+    from sccm_cep.policy import default_policy_dir
+
+    cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
+    changed = tmp_path / "policies"
+    shutil.copytree(default_policy_dir(), changed)
+    path = changed / "software.yaml"
+    path.write_text(path.read_text().replace("    k: 5\n", "    k: 3\n", 1))
+    blocked = cep("run", "--due", "--as-of", "2026-12-01", "--policies", str(changed), code=3)
+    assert "policy changed since last approval" in blocked.output and "policy approve" in blocked.output
+    assert cep.outbox() == []
+    # The policies shown at joining are still approved and still run.
+    assert [o["period"] for o in _taken(cep, date(2026, 12, 1))] == ["2026-Q4"]
+    cep("policy", "approve", "--by", "Privacy Officer", "--policies", str(changed))
+    outcomes = cep.json("run", "--due", "--as-of", "2027-01-02", "--policies", str(changed))
+    assert [o["status"] for o in outcomes] == ["taken"]
+    # Now the shipped policies are the unapproved ones.
+    assert "policy changed" in cep("run", "--due", "--as-of", "2027-04-02", code=3).output
