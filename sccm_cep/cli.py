@@ -3,7 +3,8 @@
 Exit codes (also in README.md): 0 ok, 1 internal error, 2 usage, 3 configuration or
 policy, 4 source unreachable, 5 source refused the login, 6 not an SCCM site database,
 7 a query failed, 8 a document failed its schema, 9 output not writable, 10 ``run``: at
-least one site failed (the others were done).
+least one site failed (the others were done), 11 a receiver refused a document
+(quarantined), 12 a bundle was changed or cannot be read.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rich.table import Table
 from sccm_cep import __version__
 from sccm_cep.anonymize import SiteSecret
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
+from sccm_cep.cli_delivery import register_commands as register_delivery
 from sccm_cep.cli_discover import ldap_options
 from sccm_cep.cli_inspect import register_commands as register_inspect
 from sccm_cep.cli_ops import register_commands as register_ops
@@ -294,6 +296,7 @@ def policy_lint(app: App, policies_dir: Path | None) -> None:
 register_commands(cli, _expected)
 register_ops(cli, _expected)
 register_review(cli, _expected)
+register_delivery(cli, _expected)
 register_inspect(cli, _expected)
 
 

@@ -16,6 +16,7 @@ from sccm_cep.cadence import Cadence
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
 from sccm_cep.cli_discover import ldap_options
 from sccm_cep.cli_discover import register_commands as register_discover
+from sccm_cep.delivery import DeliverySettings, send_pending
 from sccm_cep.directory import discover_sites, find_discovered, ldap_settings
 from sccm_cep.model import Level
 from sccm_cep.participation import collected_fields, join, leave, outbox_rows, record_feedback, status
@@ -338,6 +339,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.option("--site", "site_codes", multiple=True, help="Only these sites (repeatable).")
     @click.option("--period", help="Take this period (YYYY-Qn or YYYY-MM-DD/P14D); needs one --site.")
     @click.option("--force", is_flag=True, help="With --period: supersede an already taken period.")
+    @click.option(
+        "--endpoint", help="Send to this receiver at the end (default: SCCM_CEP_ENDPOINT, delivery.json)."
+    )
     @_as_of
     @policies_option
     @json_option
@@ -351,8 +355,11 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         as_of: datetime | None,
         policies_dir: Path | None,
         as_json: bool,
+        endpoint: str | None,
     ) -> None:
-        """Take due submissions into the outbox; exit 10 if any site failed."""
+        """Take due submissions into the outbox, then send them when a receiver is configured.
+
+        Exit 10 if a site failed; else the sending's code (4 unreachable, 11 quarantined)."""
         if due == bool(period):
             raise click.UsageError("give either --due or --period (with one --site)")
         if period and len(site_codes) != 1:
@@ -363,8 +370,26 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 outcomes = [run_period(app.store, policies, site_codes[0], period, force=force)]
             else:
                 outcomes = run_due(app.store, policies, today=_today(as_of), sites=site_codes)
+            settings = DeliverySettings.resolve(endpoint=endpoint)
+            sending = None
+            if settings.endpoint:
+                only = site_codes[0] if len(site_codes) == 1 else None
+                sending = send_pending(app.store, settings, site=only)
+        sent = list(sending.results) if sending else []
         if as_json:
-            app.emit_json([o.as_json() for o in outcomes])
+            app.emit_json(
+                [{"step": "take", **o.as_json()} for o in outcomes]
+                + [
+                    {
+                        "step": "send",
+                        "site": r.site,
+                        "status": r.status,
+                        "document_id": r.document_id,
+                        "message": r.reason,
+                    }
+                    for r in sent
+                ]
+            )
         else:
             # Quiet when nothing happened: a cron job mails its owner whatever it prints.
             for o in outcomes:
@@ -378,8 +403,15 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 if o.message:
                     text += f": {o.message}"
                 app.say(text)
+            for r in sent:
+                if r.status != "sent":
+                    app.say(
+                        f"{r.site}: send {r.status} ({r.document_id})" + (f": {r.reason}" if r.reason else "")
+                    )
         if any(o.status == "failed" for o in outcomes):
             sys.exit(RUN_FAILED)
+        if sending is not None and sending.exit_code:
+            sys.exit(sending.exit_code)
 
     @cli.group()
     def outbox() -> None:

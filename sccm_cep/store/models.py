@@ -101,6 +101,8 @@ class Outbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_status: Mapped[str | None] = mapped_column(Text)
+    #: When the receiver accepted it; the body is dropped a retention period later.
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     @classmethod
     def pending(

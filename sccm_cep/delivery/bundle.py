@@ -1,0 +1,353 @@
+"""Offline bundles for air-gapped sites (the Service Connection Tool's prepare / upload /
+import): a zip of the pending documents, a CSV for review and a manifest signed with Ed25519.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import gzip
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select, update
+
+from sccm_cep.config import data_dir
+from sccm_cep.delivery.outbox import RETRY_STATES, document_of
+from sccm_cep.delivery.upload import BundleError, DeliverySettings, Document, Outcome, Uploader
+from sccm_cep.errors import ConfigError, OutputError
+from sccm_cep.sites import find_site
+from sccm_cep.store import Outbox, Store
+
+__all__ = [
+    "BundleInfo",
+    "ImportReport",
+    "import_receipts",
+    "prepare_bundle",
+    "read_bundle",
+    "signing_key",
+    "upload_bundle",
+]
+
+FORMAT = "sccm-cep-bundle"
+RECEIPTS_FORMAT = "sccm-cep-receipts"
+MANIFEST, SIGNATURE, REVIEW = "manifest.json", "manifest.sig", "review.csv"
+KEY_FILE = "bundle-signing.key"
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """This install's bundle key, made on first use in the data folder (mode 0600)."""
+    path = data_dir() / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first; use theirs
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ConfigError(f"{path} is not an Ed25519 key", hint="remove it; a new one is made")
+    return key
+
+
+def _raw_public(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def fingerprint(raw_public: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw_public).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class BundleInfo:
+    """A verified bundle: its manifest and the documents it carries."""
+
+    path: Path
+    manifest: dict[str, Any]
+    documents: tuple[Document, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.manifest["key_fingerprint"])
+
+
+def prepare_bundle(store: Store, site: str, out: Path, *, now: datetime) -> BundleInfo:
+    """Write the site's pending documents to a signed bundle at ``out`` (atomically)."""
+    with store.session() as session:
+        site_row = find_site(session, site)
+        rows = list(
+            session.execute(
+                select(Outbox)
+                .where(Outbox.site_id == site_row.id, Outbox.state.in_(RETRY_STATES))
+                .order_by(Outbox.id)
+            ).scalars()
+        )
+    if not rows:
+        raise ConfigError(f"site {site_row.code} has nothing pending", hint="see 'sccm-cep outbox list'")
+    key = signing_key()
+    raw_pub = _raw_public(key.public_key())
+    files: dict[str, bytes] = {}
+    entries: list[dict[str, Any]] = []
+    review = io.StringIO()
+    writer = csv.writer(review, lineterminator="\n")
+    writer.writerow(["document_id", "kind", "period", "section", "record", "row"])
+    for row in rows:
+        doc = document_of(row)
+        name = f"documents/{doc.document_id}.json.gz"
+        files[name] = doc.body
+        entries.append(
+            {
+                "file": name,
+                "document_id": doc.document_id,
+                "kind": doc.kind,
+                "schema_version": doc.schema_version,
+                "period": row.period,
+                "sha256": hashlib.sha256(doc.body).hexdigest(),
+                "size": len(doc.body),
+                "json_sha256": row.sha256,
+                "json_size": row.size,
+            }
+        )
+        _review_rows(writer, doc, row.period)
+    files[REVIEW] = review.getvalue().encode("utf-8")
+    manifest = {
+        "format": FORMAT,
+        "version": 1,
+        "created_at": now.isoformat(timespec="seconds") + "Z",
+        "public_key": base64.b64encode(raw_pub).decode(),
+        "key_fingerprint": fingerprint(raw_pub),
+        "documents": entries,
+        "files": {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            for name, data in files.items()
+        },
+    }
+    manifest_bytes = json.dumps(manifest, sort_keys=True, indent=1).encode()
+    files[MANIFEST] = manifest_bytes
+    files[SIGNATURE] = key.sign(manifest_bytes)  # raw 64 bytes: no byte of it is optional
+    _write_zip(out, files)
+    return read_bundle(out)
+
+
+def _review_rows(writer: Any, doc: Document, period: str) -> None:
+    """One CSV line per record row, so a reviewer sees exactly what leaves the site."""
+    content = json.loads(gzip.decompress(doc.body))
+    if doc.kind != "submission":
+        writer.writerow([doc.document_id, doc.kind, period, "", "", json.dumps(content, sort_keys=True)])
+        return
+    for section, value in sorted(content.items()):
+        if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()) and value:
+            for record, items in sorted(value.items()):
+                for item in items:
+                    writer.writerow(
+                        [doc.document_id, doc.kind, period, section, record, json.dumps(item, sort_keys=True)]
+                    )
+        else:
+            writer.writerow(
+                [doc.document_id, doc.kind, period, section, "", json.dumps(value, sort_keys=True)]
+            )
+
+
+def _write_zip(out: Path, files: dict[str, bytes]) -> None:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".partial-", suffix=".zip")
+        try:
+            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
+                for name, data in files.items():
+                    zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the bundle to {out}: {exc.strerror or exc.__class__.__name__}",
+            hint="check the folder exists, is writable and has free space",
+        ) from exc
+
+
+def read_bundle(path: Path, *, expect_fingerprint: str | None = None) -> BundleInfo:
+    """Open and verify a bundle: the signature over the manifest, then every file's size and
+    sha256, and no file added or missing. Anything else is refused."""
+    refuse = "the bundle was changed or damaged after it was prepared"
+    hint = "prepare a new bundle on the site and carry it again"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if len(names) != len(set(names)):
+                raise BundleError(f"{refuse}: a file appears twice", hint=hint)
+            contents = {name: zf.read(name) for name in names}
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError) as exc:
+        raise BundleError(
+            f"{path} is not a readable sccm-cep bundle ({exc.__class__.__name__})", hint=hint
+        ) from exc
+    if MANIFEST not in contents or SIGNATURE not in contents:
+        raise BundleError(f"{refuse}: the manifest or its signature is missing", hint=hint)
+    manifest_bytes = contents[MANIFEST]
+    try:
+        manifest = json.loads(manifest_bytes)
+        raw_pub = base64.b64decode(manifest["public_key"], validate=True)
+        public = Ed25519PublicKey.from_public_bytes(raw_pub)
+        public.verify(contents[SIGNATURE], manifest_bytes)
+    except InvalidSignature as exc:
+        raise BundleError(f"{refuse}: the manifest signature does not match", hint=hint) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{refuse}: the manifest cannot be read", hint=hint) from exc
+    if manifest.get("format") != FORMAT or manifest.get("key_fingerprint") != fingerprint(raw_pub):
+        raise BundleError(f"{refuse}: not an sccm-cep bundle manifest", hint=hint)
+    if expect_fingerprint and manifest["key_fingerprint"] != expect_fingerprint:
+        raise BundleError(
+            "the bundle was signed by another install's key",
+            hint=f"its key is {manifest['key_fingerprint']}; check which site prepared it",
+        )
+    listed: dict[str, Any] = manifest.get("files", {})
+    extra = sorted(set(contents) - set(listed) - {MANIFEST, SIGNATURE})
+    missing = sorted(set(listed) - set(contents))
+    if extra or missing:
+        what = ", ".join([*(f"added {n}" for n in extra), *(f"missing {n}" for n in missing)])
+        raise BundleError(f"{refuse}: {what}", hint=hint)
+    for name, meta in sorted(listed.items()):
+        data = contents[name]
+        if len(data) != meta["size"] or hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            raise BundleError(f"{refuse}: {name} does not match its sha256 in the manifest", hint=hint)
+    docs = tuple(
+        Document(e["kind"], e["schema_version"], e["document_id"], contents[e["file"]])
+        for e in manifest["documents"]
+    )
+    return BundleInfo(path, manifest, docs)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    document_id: str
+    status: str
+    time: str
+    code: int | None
+    reason: str
+
+
+def upload_bundle(
+    path: Path, settings: DeliverySettings, receipts: Path, *, expect_fingerprint: str | None = None
+) -> tuple[BundleInfo, list[Receipt]]:
+    """Upload every document of a verified bundle; write the receipts file (needs no store)."""
+    info = read_bundle(path, expect_fingerprint=expect_fingerprint)
+    out: list[Receipt] = []
+    with Uploader(settings) as uploader:
+        for doc in info.documents:
+            body = doc.body
+            outcome: Outcome = uploader.deliver(doc, text=lambda body=body: gzip.decompress(body))  # type: ignore[misc]
+            out.append(
+                Receipt(
+                    doc.document_id,
+                    outcome.status,
+                    settings.clock().isoformat(timespec="seconds") + "Z",
+                    outcome.code,
+                    outcome.reason,
+                )
+            )
+    data = {
+        "format": RECEIPTS_FORMAT,
+        "version": 1,
+        "bundle_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "key_fingerprint": info.fingerprint,
+        "receipts": [
+            {
+                "document_id": r.document_id,
+                "status": r.status,
+                "time": r.time,
+                "code": r.code,
+                "reason": r.reason,
+            }
+            for r in out
+        ],
+    }
+    _write_text(receipts, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return info, out
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {path}: {exc.strerror or exc.__class__.__name__}",
+            hint="check the folder is writable",
+        ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What importing receipts changed: ``marked`` became sent; the rest were left alone."""
+
+    marked: tuple[str, ...]
+    already_sent: tuple[str, ...]
+    not_accepted: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: list(getattr(self, k)) for k in self.__slots__}
+
+
+def import_receipts(store: Store, path: Path, *, now: datetime) -> ImportReport:
+    """Mark sent the documents the receipts say were accepted (only ids this store holds)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        receipts = data["receipts"] if data.get("format") == RECEIPTS_FORMAT else None
+    except (OSError, ValueError, AttributeError, KeyError) as exc:
+        raise BundleError(
+            f"{path} is not a readable receipts file", hint="give the file 'bundle upload' wrote"
+        ) from exc
+    if not isinstance(receipts, list):
+        raise BundleError(
+            f"{path} is not an sccm-cep receipts file", hint="give the file 'bundle upload' wrote"
+        )
+    marked: list[str] = []
+    already: list[str] = []
+    refused: list[str] = []
+    unknown: list[str] = []
+    with store.session() as session:
+        for r in receipts:
+            doc_id = str(r.get("document_id", "")) if isinstance(r, dict) else ""
+            row = session.execute(select(Outbox).where(Outbox.document_id == doc_id)).scalar_one_or_none()
+            if row is None:
+                unknown.append(doc_id)
+            elif r.get("status") != "sent":
+                refused.append(doc_id)
+            elif row.state == "sent":
+                already.append(doc_id)
+            else:
+                changed = session.execute(
+                    update(Outbox)
+                    .where(Outbox.id == row.id, Outbox.state.in_(RETRY_STATES))
+                    .values(
+                        state="sent",
+                        sent_at=now,
+                        next_attempt_at=None,
+                        last_status=f"sent via bundle (HTTP {r.get('code')})",
+                    )
+                ).rowcount  # type: ignore[attr-defined]
+                (marked if changed else refused).append(doc_id)
+        store.audit(session, "bundle.import", marked=len(marked), unknown=len(unknown))
+        session.commit()
+    return ImportReport(tuple(marked), tuple(already), tuple(refused), tuple(unknown))

@@ -1,0 +1,365 @@
+"""One document to the receiver over HTTPS: endpoint rules, retries with backoff and jitter,
+``Retry-After``, and the answers that count as success, retry later or quarantine.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import logging
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sccm_cep.config import data_dir
+from sccm_cep.errors import ConfigError, SccmCepError
+from sccm_cep.submission import ENVELOPE
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "BundleError",
+    "DeliveryError",
+    "DeliverySettings",
+    "Document",
+    "EndpointUnreachable",
+    "Outcome",
+    "Uploader",
+    "check_endpoint",
+]
+
+log = logging.getLogger("sccm_cep.delivery")
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024  # gzip bytes on the wire; the reference receiver's default too
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+SUCCESS_STATUS = frozenset({200, 201, 202})
+CONFIG_FILE = "delivery.json"
+
+
+class DeliveryError(SccmCepError):
+    """Sending to the vendor's receiver failed."""
+
+    phase = "delivery"
+
+
+class EndpointUnreachable(DeliveryError):
+    """The receiver did not answer after the attempts of this run; a later run retries."""
+
+    exit_code = 4
+    retryable = True
+
+
+class BundleError(DeliveryError):
+    """An offline bundle or receipts file is not intact or not ours."""
+
+    exit_code = 12
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How to reach the receiver and how hard to try. ``transport``, ``sleep``, ``clock`` and
+    ``rng`` are seams for tests; the defaults are the real network, time and randomness."""
+
+    endpoint: str | None = None
+    ca_bundle: Path | None = None
+    proxy: str | None = None
+    max_attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    #: A Retry-After longer than this is not slept through: the document waits for a later run.
+    max_wait: float = 120.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+    retention_days: int = 365
+    transport: httpx.BaseTransport | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], datetime] = _utcnow
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        endpoint: str | None = None,
+        ca_bundle: Path | None = None,
+        proxy: str | None = None,
+        max_attempts: int | None = None,
+        retention_days: int | None = None,
+        **seams: Any,
+    ) -> DeliverySettings:
+        """Options first, then ``SCCM_CEP_ENDPOINT`` / ``SCCM_CEP_RETENTION_DAYS``, then the
+        data folder's ``delivery.json`` (keys ``endpoint``, ``ca_bundle``, ``proxy``,
+        ``retention_days``)."""
+        conf = _config_file()
+        env_days = os.environ.get("SCCM_CEP_RETENTION_DAYS")
+        days = retention_days
+        if days is None and env_days:
+            try:
+                days = int(env_days)
+            except ValueError as exc:
+                raise ConfigError("SCCM_CEP_RETENTION_DAYS is not a whole number", hint="e.g. 365") from exc
+        if days is None:
+            days = int(conf.get("retention_days", 365))
+        if days < 0:
+            raise ConfigError("the retention period cannot be negative", hint="e.g. --retention-days 365")
+        ca = ca_bundle or (Path(conf["ca_bundle"]) if conf.get("ca_bundle") else None)
+        return cls(
+            endpoint=endpoint or os.environ.get("SCCM_CEP_ENDPOINT") or conf.get("endpoint"),
+            ca_bundle=ca,
+            proxy=proxy or conf.get("proxy"),
+            max_attempts=max_attempts or 5,
+            retention_days=days,
+            **seams,
+        )
+
+
+def _config_file() -> dict[str, Any]:
+    path = data_dir() / CONFIG_FILE
+    if not path.exists():
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} cannot be read as JSON", hint="fix or remove the file") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path} must hold a JSON object", hint='e.g. {"endpoint": "https://..."}')
+    return loaded
+
+
+def check_endpoint(endpoint: str | None) -> str:
+    """The endpoint without a trailing slash; https://, or http:// to a loopback address only."""
+    if not endpoint:
+        raise ConfigError(
+            "no endpoint to send to",
+            hint="give --endpoint https://..., set SCCM_CEP_ENDPOINT, or 'endpoint' in delivery.json",
+        )
+    try:
+        url = httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ConfigError("the endpoint is not a valid URL", hint="e.g. https://cep.example.com") from exc
+    if url.userinfo:
+        raise ConfigError(
+            "the endpoint must not carry a user name or password", hint="remove it from the URL"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ConfigError(
+            "plain http:// is accepted only for a receiver on this machine (loopback)",
+            hint="use an https:// endpoint",
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError("the endpoint must be an https:// URL", hint="e.g. https://cep.example.com")
+    return str(url).rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What one POST carries: the gzip of a document's exact bytes, and where it goes."""
+
+    kind: str
+    schema_version: str
+    document_id: str
+    body: bytes  # gzip
+
+    def path(self) -> str:
+        return f"/v1/{self.kind}/{self.schema_version}/{self.document_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one document in this run.
+
+    ``status``: sent (also when the receiver already had it) | waiting (the receiver asked
+    us to come back later) | unreachable (no answer, or a gateway error) | failed (another
+    server error; a later run retries) | quarantined (refused: never retried).
+    """
+
+    status: str
+    attempts: int
+    code: int | None = None
+    reason: str = ""
+    retry_at: datetime | None = None
+
+
+class Uploader:
+    """An HTTP client for one run: certificate validation on, explicit timeouts, proxies from
+    the standard environment variables or ``proxy``."""
+
+    def __init__(self, settings: DeliverySettings) -> None:
+        self.settings = settings
+        self.endpoint = check_endpoint(settings.endpoint)
+        verify: Any = True
+        if settings.ca_bundle is not None:
+            if not settings.ca_bundle.is_file():
+                raise ConfigError(f"CA bundle {settings.ca_bundle} does not exist", hint="check --ca-bundle")
+            import ssl
+
+            verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
+        self.client = httpx.Client(
+            verify=verify,
+            proxy=settings.proxy,
+            transport=settings.transport,
+            trust_env=settings.proxy is None,
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            follow_redirects=False,
+            headers={"User-Agent": "sccm-cep"},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Uploader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def deliver(self, doc: Document, *, text: Callable[[], bytes]) -> Outcome:
+        """Send ``doc`` with up to ``max_attempts`` tries; ``text`` gives its JSON bytes (to keep
+        a refusal reason from quoting it)."""
+        s = self.settings
+        if len(doc.body) > s.max_bytes:
+            return Outcome(
+                "quarantined",
+                0,
+                reason=f"{len(doc.body):,} bytes gzip, over the {s.max_bytes:,}-byte limit; not sent",
+            )
+        last = Outcome("unreachable", 0)
+        for attempt in range(1, s.max_attempts + 1):
+            last = self._once(doc, attempt, text)
+            if last.status in ("sent", "quarantined", "failed"):
+                return last
+            wait = _parse_wait(last.retry_at, s.clock())
+            if wait is None:
+                wait = s.rng.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** (attempt - 1)))
+            if attempt == s.max_attempts or wait > s.max_wait:
+                break
+            log.info("%s: %s, retrying in %.1f s", doc.document_id, last.reason, wait)
+            s.sleep(wait)
+        retry_at = last.retry_at or s.clock() + timedelta(
+            seconds=min(s.backoff_cap, s.backoff_base * 2**s.max_attempts)
+        )
+        return Outcome(last.status, last.attempts, last.code, last.reason, retry_at)
+
+    def _once(self, doc: Document, attempt: int, text: Callable[[], bytes]) -> Outcome:
+        try:
+            response = self.client.post(
+                self.endpoint + doc.path(),
+                content=doc.body,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            )
+        except httpx.TimeoutException:
+            return Outcome("unreachable", attempt, reason="timed out")
+        except httpx.TransportError as exc:
+            # The exception text can name hosts and proxies but never the document.
+            return Outcome("unreachable", attempt, reason=f"network error ({exc.__class__.__name__})")
+        code = response.status_code
+        answer = _json(response)
+        if code in SUCCESS_STATUS or (code == 409 and _duplicate(answer, doc.document_id)):
+            dup = " (the receiver already had it)" if _duplicate(answer, doc.document_id) else ""
+            return Outcome("sent", attempt, code, f"HTTP {code}{dup}")
+        reason = f"HTTP {code}: {_reason(response, answer, text)}"
+        if code in RETRYABLE_STATUS:
+            status = "waiting" if code in (429, 503) else "unreachable"
+            after = _retry_after(response.headers.get("Retry-After"), self.settings.clock())
+            return Outcome(status, attempt, code, reason, after)
+        if 400 <= code < 500:
+            # 413 included: the same bytes would be refused again, so it never loops.
+            return Outcome("quarantined", attempt, code, reason)
+        return Outcome(
+            "failed",
+            attempt,
+            code,
+            reason,
+            self.settings.clock() + timedelta(seconds=self.settings.backoff_cap),
+        )
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    if "json" not in response.headers.get("Content-Type", ""):
+        return {}
+    try:
+        value = json.loads(response.content[:65536])
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _duplicate(answer: dict[str, Any], document_id: str) -> bool:
+    return answer.get("status") == "duplicate" and answer.get("document_id") == document_id
+
+
+_SAFE = re.compile(r"[^\w .,:;/()'#=<>+-]")
+_ENVELOPE = frozenset((*ENVELOPE, "supersedes"))
+
+
+def _reason(response: httpx.Response, answer: dict[str, Any], text: Callable[[], bytes]) -> str:
+    """The server's short reason: only a JSON ``reason``, cleaned, truncated, and withheld when
+    it quotes a value of the document (a server could echo what it refused)."""
+    raw = answer.get("reason")
+    if not isinstance(raw, str) or not raw.strip():
+        return response.reason_phrase or "no reason given"
+    clean = " ".join(_SAFE.sub(" ", raw).split())[:200]
+    lowered = " ".join(raw.split()).lower()
+    if any(value.lower() in lowered for value in _content_values(text())):
+        return "refused (the reason quoted the document, so it is not shown)"
+    return clean
+
+
+def _content_values(body: bytes) -> set[str]:
+    """The document's string values outside the envelope (the envelope holds no site data)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return set()
+    out: set[str] = set()
+    stack: list[Any] = [v for k, v in doc.items() if k not in _ENVELOPE] if isinstance(doc, dict) else [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item.strip()) >= 4:
+            out.add(" ".join(item.split()))
+    return out
+
+
+def _retry_after(value: str | None, now: datetime) -> datetime | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return max(when, now)
+
+
+def _parse_wait(retry_at: datetime | None, now: datetime) -> float | None:
+    return None if retry_at is None else max(0.0, (retry_at - now).total_seconds())

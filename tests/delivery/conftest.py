@@ -1,0 +1,98 @@
+"""Fixtures for delivery tests: a real receiver on 127.0.0.1, a store holding real pending
+submissions (taken once per session through the CLI, copied per test), a fake clock and sleep."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from sccm_cep.cli import cli
+from sccm_cep.delivery import DeliverySettings
+from sccm_cep.receiver import Receiver
+from sccm_cep.store import Outbox, Store
+
+
+@pytest.fixture(scope="session")
+def template_state(tmp_path_factory: pytest.TempPathFactory, sqlite_site: str) -> Path:
+    """A state store with site PS1 joined and two pending submissions (2026-Q4, 2027-Q1)."""
+    folder = tmp_path_factory.mktemp("template")
+    state = f"sqlite:///{folder / 'state.db'}"
+    env = {"SCCM_CEP_DATA_DIR": str(folder / "data")}
+    runner = CliRunner(env=env)
+    for args in (
+        ["site", "register", "PS1", "--db", sqlite_site],
+        ["join", "PS1", "--yes", "--as-of", "2026-11-24"],
+        ["run", "--due", "--as-of", "2026-12-01"],
+        ["run", "--due", "--as-of", "2027-01-01"],
+    ):
+        result = runner.invoke(cli, ["--state", state, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    Store(state).dispose()
+    return folder / "state.db"
+
+
+@pytest.fixture
+def state_url(tmp_path: Path, data_dir: Path, template_state: Path) -> str:
+    shutil.copy(template_state, tmp_path / "state.db")
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture
+def store(state_url: str) -> Iterator[Store]:
+    opened = Store(state_url)
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    with Receiver(tmp_path / "received") as running:
+        yield running
+
+
+@dataclass
+class Clock:
+    """A clock that only moves when told; sleeping moves it, so Retry-After is honoured exactly."""
+
+    now: datetime = datetime(2027, 1, 2, 9, 0, 0)
+    slept: list[float] = field(default_factory=list)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(receiver: Receiver, clock: Clock) -> DeliverySettings:
+    return DeliverySettings(
+        endpoint=receiver.url, sleep=clock.sleep, clock=clock, read_timeout=2.0, connect_timeout=2.0
+    )
+
+
+def rows(store: Store) -> list[Outbox]:
+    with store.session() as session:
+        return list(session.execute(select(Outbox).order_by(Outbox.id)).scalars())
+
+
+def document(row: Outbox) -> dict[str, Any]:
+    assert row.body is not None
+    doc: dict[str, Any] = json.loads(gzip.decompress(row.body))
+    return doc
