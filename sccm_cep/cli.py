@@ -33,7 +33,7 @@ from sccm_cep.cli_ops import register_commands as register_ops
 from sccm_cep.cli_review import register_commands as register_review
 from sccm_cep.cli_sites import register_commands
 from sccm_cep.config import resolve_secret, site_secret
-from sccm_cep.connector import open_connector, site_code_of
+from sccm_cep.connector import Connector, open_connector, site_code_of
 from sccm_cep.directory import coverage_source
 from sccm_cep.errors import PolicyError, SccmCepError
 from sccm_cep.model import Level
@@ -178,24 +178,28 @@ def export(
     """Export one submission from a site (database URL, or WinRM) and print where it was written."""
     with _expected(app):
         policies = load_policies(policies_dir)
+        opened: list[Connector] = []
         if db_url:
             password = resolve_secret(password_ref) if password_ref else None
-            connector = open_connector("sccm_sql", url=db_url, password=password)
-        elif more.get("winrm_server") or more.get("winrm_clients"):
-            connector = open_connector(
-                "winrm",
-                site_server=more.get("winrm_server"),
-                clients=list(more.get("winrm_clients") or ()),
-                **winrm_settings(more),
+            opened.append(open_connector("sccm_sql", url=db_url, password=password))
+        if more.get("winrm_server") or more.get("winrm_clients"):
+            opened.append(
+                open_connector(
+                    "winrm",
+                    site_server=more.get("winrm_server"),
+                    clients=list(more.get("winrm_clients") or ()),
+                    **winrm_settings(more),
+                )
             )
-        else:
+        if not opened:
             raise click.UsageError(
-                "give the site's database with --db URL, or its site server with --winrm HOST"
+                "give the site's database with --db URL, its site server with --winrm HOST, or both"
             )
+        connector = opened[0]
         try:
             site_code = site_code_of(connector)
             result = run_export(
-                connector,
+                opened,
                 policies,
                 level=Level(level),
                 period=period or current_period(datetime.now(UTC).date()),
@@ -205,7 +209,8 @@ def export(
                 extra={"directory_coverage": coverage_source(connector, more)} if coverage else None,
             )
         finally:
-            connector.close()
+            for each in opened:
+                each.close()
     if as_json:
         app.out.print_json(data=_result_json(result))
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -96,7 +96,7 @@ class _PublisherShare:
 
 
 def run_export(
-    connector: Connector,
+    connector: Connector | Sequence[Connector],
     policies: PolicySet,
     *,
     level: m.Level,
@@ -110,12 +110,18 @@ def run_export(
     supersedes: str | None = None,
     extra: Mapping[str, Callable[[], Iterable[m.Record]]] | None = None,
 ) -> ExportResult:
-    """Collect, normalize, anonymize and write one submission; nothing is written on failure."""
+    """Collect, normalize, anonymize and write one submission; nothing is written on failure.
+
+    With several connectors (a site read from its database and over WinRM), each section
+    comes whole from the first connector the policies' source preference names that can
+    fill it, and the submission says which one did.
+    """
     started = time.perf_counter()
     reference = period_end(period)
     request = build_request(policies, level)
     anonymizer = Anonymizer(policies, secret_for(site_code), level, reference=reference)
-    streams = {s.record_type.NAME: s for s in connector.streams(request)}
+    connectors = [connector] if isinstance(connector, Connector) else list(connector)
+    offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in connectors}
     publisher = _PublisherShare()
     sections: dict[str, dict[str, AnonymizedPart]] = {}
     sources: dict[str, str] = {}
@@ -123,6 +129,8 @@ def run_export(
         if not level.includes(types_[0].LEVEL):
             continue
         sections[section] = {}
+        name = _choose(section, types_, offered, policies.source_preference.get(section, ()))
+        streams = offered.get(name, {}) if name else {}
         for rt in types_:
             stream = streams.get(rt.NAME)
             if extra and rt.NAME in extra:
@@ -134,9 +142,9 @@ def run_export(
             else:
                 log.info("collecting %s from %s", rt.NAME, stream.source)
                 part = anonymizer.part(rt, _reader(stream, publisher))
-                _add_source(sources, section, connector.name)
+                _add_source(sources, section, str(name))
             sections[section][rt.NAME] = part
-    notes = tuple(getattr(connector, "skipped", lambda _r: [])(request))
+    notes = tuple(n for c in connectors for n in getattr(c, "skipped", lambda _r: [])(request))
     doc = anonymizer.finish(
         site=anonymizer.site_pseudonym(site_code),
         period=period,
@@ -162,6 +170,20 @@ def run_export(
         level=level,
         period=period,
     )
+
+
+def _choose(
+    section: str,
+    types_: Sequence[type[m.Record]],
+    offered: Mapping[str, Mapping[str, Stream]],
+    preference: Sequence[str],
+) -> str | None:
+    """The connector that fills ``section``: the first preferred one offering any of its records."""
+    order = [*preference, *(n for n in offered if n not in preference)]
+    for name in order:
+        if any(rt.NAME in offered.get(name, {}) for rt in types_):
+            return name
+    return None
 
 
 def _add_source(sources: dict[str, str], section: str, name: str) -> None:

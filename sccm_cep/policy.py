@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import yaml
 
 from sccm_cep.errors import PolicyError
-from sccm_cep.model import RECORD_TYPES, Level, Record, RecordKind
+from sccm_cep.model import RECORD_TYPES, SECTIONS, Level, Record, RecordKind
 
 E = TypeVar("E", bound=StrEnum)
 #: libyaml's safe loader when PyYAML was built with it (10x faster), else the Python one.
@@ -134,6 +134,8 @@ class PolicySet:
 
     policies: Mapping[str, Policy]
     digest: str
+    #: Section -> connector names in order of preference, for sites read from several sources.
+    source_preference: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def __getitem__(self, record: str) -> Policy:
         return self.policies[record]
@@ -166,7 +168,14 @@ def load_policies(directory: Path | None = None) -> PolicySet:
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise PolicyError(f"no *.yaml policy files in {directory}", hint="pass the right --policies DIR")
+    preference: dict[str, tuple[str, ...]] = {}
     for path in files:
+        if path.name == SOURCES_FILE:
+            try:
+                preference = _parse_sources(path)
+            except PolicyError as exc:
+                problems.extend(exc.problems or (exc.message,))
+            continue
         try:
             policy = _parse_file(path)
         except PolicyError as exc:
@@ -183,12 +192,19 @@ def load_policies(directory: Path | None = None) -> PolicySet:
             hint="run 'sccm-cep policy lint' to see them all, then fix the files",
             problems=tuple(problems),
         )
-    return PolicySet(policies=policies, digest=digest(policies.values()))
+    return PolicySet(
+        policies=policies, digest=digest(policies.values(), preference), source_preference=preference
+    )
 
 
-def digest(policies: Iterable[Policy]) -> str:
+def digest(policies: Iterable[Policy], preference: Mapping[str, tuple[str, ...]] | None = None) -> str:
     """sha256 of the policies' meaning: comments, key order and layout do not count."""
-    body = {p.record: {n: fp.canonical() for n, fp in sorted(p.fields.items())} for p in policies}
+    body: dict[str, Any] = {
+        p.record: {n: fp.canonical() for n, fp in sorted(p.fields.items())} for p in policies
+    }
+    if preference:
+        # Which source fills a section is part of what was approved, too.
+        body["(sources)"] = {s: list(v) for s, v in sorted(preference.items())}
     raw = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
 
@@ -244,6 +260,34 @@ def _lint_record(rt: type[Record], policy: Policy) -> list[str]:
         if weight is not None and (weight.action is not Action.KEEP or weight.level is not Level.BASIC):
             problems.append(f"{where}: count field '{rt.WEIGHT}' must be kept at level basic")
     return problems
+
+
+SOURCES_FILE = "sources.yaml"
+
+
+def _parse_sources(path: Path) -> dict[str, tuple[str, ...]]:
+    """``sources.yaml``: for each section, the connectors to take it from, best first."""
+    try:
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise PolicyError(f"{path.name}: cannot be read as YAML") from exc
+    table = doc.get("sources") if isinstance(doc, dict) else None
+    if not isinstance(table, dict):
+        raise PolicyError(f"{path.name}: must map 'sources' to section: [connector, ...]")
+    problems = [f"{path.name}: '{s}' is not a section" for s in table if s not in SECTIONS]
+    out: dict[str, tuple[str, ...]] = {}
+    for section, names in table.items():
+        if (
+            not isinstance(names, list)
+            or not names
+            or not all(isinstance(n, str) and n.replace("_", "").isalnum() for n in names)
+        ):
+            problems.append(f"{path.name}: section '{section}' needs a list of connector names")
+            continue
+        out[str(section)] = tuple(names)
+    if problems:
+        raise PolicyError(problems[0], problems=tuple(problems))
+    return out
 
 
 def _parse_file(path: Path) -> Policy:

@@ -29,7 +29,7 @@ from sccm_cep.model import Level
 from sccm_cep.participation import current_enrollment, first_submission, taken_periods
 from sccm_cep.pipeline import run_export
 from sccm_cep.policy import PolicySet
-from sccm_cep.sites import find_site, open_site_connector, site_secret
+from sccm_cep.sites import find_site, open_site_connectors, site_secret
 from sccm_cep.store import Enrollment, Feedback, Outbox, Run, Site, Store, utcnow
 
 __all__ = ["RunOutcome", "run_due", "run_period"]
@@ -73,7 +73,9 @@ def _is_due(store: Store, site_id: int, today: date) -> bool:
     with store.session() as session:
         site = session.get(Site, site_id)
         enrollment = current_enrollment(session, site) if site else None
-        return site is not None and enrollment is not None and _due(session, site, enrollment, today) is not None
+        return (
+            site is not None and enrollment is not None and _due(session, site, enrollment, today) is not None
+        )
 
 
 def _run_site(store: Store, policies: PolicySet, site_id: int, code: str, today: date) -> RunOutcome:
@@ -209,7 +211,8 @@ def _export(
     feedback: tuple[int, str | None] | None,
     supersedes: str | None,
 ) -> tuple[bytes, str]:
-    connector = open_site_connector(site)
+    opened = open_site_connectors(site)
+    connector = opened[0]
     try:
         with tempfile.TemporaryDirectory(prefix="sccm-cep-run-") as tmp:
             extra = None
@@ -217,7 +220,7 @@ def _export(
             if connection:
                 extra = {"directory_coverage": coverage_source(connector, connection)}
             result = run_export(
-                connector,
+                opened,
                 policies,
                 level=Level(enrollment.level),
                 period=period,
@@ -231,7 +234,8 @@ def _export(
             )
             return result.written.path.read_bytes(), result.written.document_id
     finally:
-        connector.close()
+        for each in opened:
+            each.close()
 
 
 def _record_failure(store: Store, site: Site, period: str, exc: SccmCepError) -> None:

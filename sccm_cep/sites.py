@@ -27,6 +27,7 @@ __all__ = [
     "find_site",
     "normalize_code",
     "open_site_connector",
+    "open_site_connectors",
     "register_site",
     "remove_site",
     "rotate_key",
@@ -206,6 +207,17 @@ def remove_site(store: Store, code: str) -> None:
         store.audit(session, "site.remove", site=site.code)
         session.delete(site)
         session.commit()
+
+
+def open_site_connectors(site: Site) -> list[Connector]:
+    """Every source the site was registered with: its database first, then WinRM."""
+    opened = [open_site_connector(site)] if site.db_url else []
+    hosts, options = _winrm(site)
+    if hosts:
+        opened.append(open_connector("winrm", site_server=hosts[0], clients=hosts[1:], **options))
+    if not opened:
+        raise ConfigError(f"site {site.code} has no source", hint="register it again with --db or --winrm")
+    return opened
 
 
 def open_site_connector(site: Site) -> Connector:

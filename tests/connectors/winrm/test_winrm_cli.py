@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -104,3 +105,49 @@ def test_wrong_winrm_password_exits_5(
     )
     assert result.exit_code == 5, result.output
     assert "definitely-wrong-77" not in result.output
+
+
+def test_with_both_sources_the_policy_decides_per_section(
+    winrm_args: list[str], winrm_site_db: Path, tmp_path: Path, data_dir: Path
+) -> None:
+    import shutil
+
+    from sccm_cep.policy import default_policy_dir
+
+    def export(policies: Path | None, out: str) -> dict[str, Any]:
+        extra = ["--policies", str(policies)] if policies else []
+        result = CliRunner().invoke(
+            cli,
+            [
+                "export",
+                "--db",
+                f"sqlite:///{winrm_site_db}",
+                *winrm_args,
+                *extra,
+                "--out",
+                str(tmp_path / out),
+                "--period",
+                "2026-Q4",
+                "--json",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        doc: dict[str, Any] = json.loads(Path(json.loads(result.stdout)["path"]).read_text())
+        return doc
+
+    default = export(None, "a")
+    assert set(default["sources"].values()) == {"sccm_sql"}
+    prefer = tmp_path / "policies"
+    shutil.copytree(default_policy_dir(), prefer)
+    text = (prefer / "sources.yaml").read_text()
+    (prefer / "sources.yaml").write_text(
+        text.replace("software: [sccm_sql, winrm]", "software: [winrm, sccm_sql]").replace(
+            "hardware: [sccm_sql, winrm]", "hardware: [winrm, sccm_sql]"
+        )
+    )
+    mixed = export(prefer, "b")
+    assert mixed["sources"]["software"] == "winrm" and mixed["sources"]["hardware"] == "winrm"
+    assert mixed["sources"]["deployments"] == "sccm_sql"
+    # Same site through either source: the software section is the same.
+    assert mixed["software"] == default["software"]
+    assert mixed["policy_digest"] != default["policy_digest"]
