@@ -87,12 +87,17 @@ def new_secret(name: str, *, store: str = "file") -> str:
     if store != "file":
         raise ConfigError(f"unknown secret store '{store}'", hint="use file or keyring")
     folder = data_dir() / "secrets"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{name}.key"
     try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return f"file:{path}"
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot keep the site secret under {folder} ({exc.strerror or exc.__class__.__name__})",
+            hint="point --data-dir / SCCM_CEP_DATA_DIR at a folder this account can write",
+        ) from exc
     with os.fdopen(fd, "w") as out:
         out.write(value + "\n")
     return f"file:{path}"

@@ -80,7 +80,14 @@ class Store:
         self.display_url = self.url.render_as_string(hide_password=True)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            Path(self.url.database or "").parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.url.database or "").parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the state store's folder {folder}",
+                    hint="point --state / --data-dir at a folder this account can write",
+                ) from exc
         try:
             self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
         except (NoSuchModuleError, ModuleNotFoundError) as exc:

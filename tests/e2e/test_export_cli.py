@@ -200,3 +200,15 @@ def test_console_script_runs_in_a_fresh_process(sqlite_site: str, tmp_path: Path
     result = json.loads(proc.stdout)
     assert Path(result["path"]).is_file()
     _assert_no_canary(proc.stdout + proc.stderr, "the console script's output")
+
+
+def test_a_data_folder_that_cannot_be_made_is_a_clear_error(
+    sqlite_site: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SCCM_CEP_DATA_DIR", str(blocker / "data"))
+    code, printed, _ = _export(sqlite_site, tmp_path / "out")
+    assert code == 3 and "--data-dir" in printed and "internal error" not in printed
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 3 and "state store" in result.output
