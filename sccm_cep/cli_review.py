@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +14,7 @@ from sccm_cep import approval as approval_mod
 from sccm_cep import catalog as catalog_mod
 from sccm_cep import review as review_mod
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option
-from sccm_cep.errors import OutputError
+from sccm_cep.files import write_text_atomically
 from sccm_cep.model import Level
 from sccm_cep.policy import load_policies
 from sccm_cep.report_html import render_report
@@ -75,9 +73,13 @@ def register_commands(cli: click.Group, expected: Any) -> None:
 
     @cli.command("preview")
     @click.argument("code", metavar="SITE")
-    @click.option("--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic).")
+    @click.option(
+        "--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic)."
+    )
     @click.option("--period", help="Period to preview, YYYY-Qn (default: the current quarter).")
-    @click.option("--explain", "target", metavar="RECORD.FIELD", help="Show local before → after examples of one field.")
+    @click.option(
+        "--explain", "target", metavar="RECORD.FIELD", help="Show local before → after examples of one field."
+    )
     @policies_option
     @json_option
     @click.pass_obj
@@ -108,9 +110,15 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @cli.command("report")
     @click.argument("code", metavar="SITE")
     @click.option(
-        "--out", "out_file", required=True, type=click.Path(path_type=Path, dir_okay=False), help="HTML file to write."
+        "--out",
+        "out_file",
+        required=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="HTML file to write.",
     )
-    @click.option("--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic).")
+    @click.option(
+        "--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic)."
+    )
     @click.option("--period", help="Period to preview, YYYY-Qn (default: the current quarter).")
     @policies_option
     @click.pass_obj
@@ -134,7 +142,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 approvals=approval_mod.history(app.store),
                 outbox=review_mod.outbox_history(app.store, code),
             )
-            _write_atomically(out_file, html)
+            write_text_atomically(out_file, html, what="the report")
         app.say(str(out_file))
 
     policy_group = cli.commands["policy"]
@@ -211,7 +219,9 @@ def _print_preview(app: App, result: review_mod.Preview) -> None:
         for name in ("record", "field", "rule", "values", "devices"):
             hidden.add_column(name)
         for s in result.suppressed:
-            add_plain_row(hidden, s.record, s.field, f"{s.action} {s.threshold}", f"{s.values:,}", f"{s.devices:,}")
+            add_plain_row(
+                hidden, s.record, s.field, f"{s.action} {s.threshold}", f"{s.values:,}", f"{s.devices:,}"
+            )
         app.out.print(hidden)
     for note in result.notes:
         app.say(f"note: {note}")
@@ -227,7 +237,12 @@ def _print_explanation(app: App, ex: review_mod.Explanation, as_json: bool) -> N
                 "message": ex.message,
                 "local_only": True,
                 "examples": [
-                    {"raw": _show(e.raw), "normalized": _show(e.normalized), "sent": e.sent, "devices": e.devices}
+                    {
+                        "raw": _show(e.raw),
+                        "normalized": _show(e.normalized),
+                        "sent": e.sent,
+                        "devices": e.devices,
+                    }
                     for e in ex.examples
                 ],
             }
@@ -243,17 +258,3 @@ def _print_explanation(app: App, ex: review_mod.Explanation, as_json: bool) -> N
     for e in ex.examples:
         add_plain_row(table, _show(e.raw), _show(e.normalized), _show(e.sent), _show(e.devices))
     app.out.print(table)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".report-", suffix=".html")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write the report to {path}: {exc.strerror or exc.__class__.__name__}",
-            hint="check the folder exists and is writable",
-        ) from exc

@@ -27,6 +27,7 @@ from sccm_cep.config import data_dir
 from sccm_cep.delivery.outbox import RETRY_STATES, document_of
 from sccm_cep.delivery.upload import BundleError, DeliverySettings, Document, Outcome, Uploader
 from sccm_cep.errors import ConfigError, OutputError
+from sccm_cep.files import write_text_atomically
 from sccm_cep.sites import find_site
 from sccm_cep.store import Outbox, Store
 
@@ -279,21 +280,8 @@ def upload_bundle(
             for r in out
         ],
     }
-    _write_text(receipts, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    write_text_atomically(receipts, json.dumps(data, indent=1, sort_keys=True) + "\n", what="the receipts")
     return info, out
-
-
-def _write_text(path: Path, text: str) -> None:
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {path}: {exc.strerror or exc.__class__.__name__}",
-            hint="check the folder is writable",
-        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
