@@ -120,6 +120,10 @@ class WinRMConnector:
             elif record in mapping.CLIENT_RECORDS:
                 if not self._clients:
                     notes.append(f"{record}: not collected, no clients were given for WinRM")
+                    continue
+                gone = sorted(f for f in fields - mapping.CLIENT_RECORDS[record] if f in _raw_fields(record))
+                if gone:
+                    notes.append(f"{record}: not collected over WinRM: {', '.join(gone)}")
             else:
                 notes.append(f"{record}: not collected over WinRM")
         failed = sum(self._failures.values())
@@ -158,8 +162,11 @@ class WinRMConnector:
                 return self._counts
         fields: Mapping[str, frozenset[str]] = getattr(self, "_request_fields", {})
         counts = mapping.ClientCounts(fields)
-        want_software = bool(fields.get("software"))
-        want_inventory = any(fields.get(n) for n in mapping.CLIENT_RECORDS if n != "software")
+        device = fields.get("device", frozenset())
+        want_software = bool(fields.get("software")) or "software_count" in device
+        want_inventory = bool(device - {"software_count"}) or any(
+            fields.get(n) for n in mapping.CLIENT_RECORDS if n not in ("software", "device")
+        )
         failures: dict[str, int] = {}
         first: SourceError | None = None
         workers = max(1, min(self._settings.max_workers, len(self._clients)))

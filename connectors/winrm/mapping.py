@@ -2,7 +2,7 @@
 
 Rows are shaped like the SQL connector's statement rows and mapped by its row mapper, so both
 sources give the same records for the same site. Clients are counted in memory that grows with
-distinct values, not with clients.
+distinct values, not with clients; only ``device`` records (level enhanced) keep one row per client.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ SITE_RECORDS: dict[str, tuple[str, frozenset[str]]] = {
                 "is_user_defined",
                 "created",
                 "rule_count",
+                "targeted",
                 "evaluated",
                 "compliant_rate",
                 "noncompliant_rate",
@@ -148,6 +149,7 @@ def site_rows(
         for o in objects:
             ci = o.get("CI_ID")
             extra["rules"][ci] = o.get("RuleCount")
+            extra["targets"][ci] = o.get("Targeted")
             states = o.get("States") or {}
             extra["states"][ci] = {int(k): int(v) for k, v in states.items() if str(k).lstrip("-").isdigit()}
     mapper = _SITE_MAPPERS[rt.NAME]
@@ -168,6 +170,24 @@ CLIENT_RECORDS: dict[str, frozenset[str]] = {
     "hardware_bios": frozenset({"release_year"}),
     "operating_system": frozenset({"caption", "version", "architecture", "product_type"}),
     "software": frozenset({"publisher", "product", "version"}),
+    "device": frozenset(
+        {
+            "device_id",
+            "os_caption",
+            "os_version",
+            "architecture",
+            "manufacturer",
+            "model",
+            "cpu_name",
+            "cores",
+            "memory_gb",
+            "system_disk_gb",
+            "chassis_type",
+            "bios_release_year",
+            "client_version",
+            "software_count",
+        }
+    ),
 }
 
 
@@ -242,6 +262,45 @@ def _inventory_rows(inv: Mapping[str, Any]) -> dict[str, list[Row]]:
     return out
 
 
+def _most(values: Iterable[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _device_row(inv: Mapping[str, Any] | None, software: Sequence[Mapping[str, Any]] | None) -> Row:
+    """One device's record row, aggregated as the SQL connector's per-device statement does."""
+    inv = inv or {}
+    os_ = _list(inv.get("OperatingSystem"))
+    cs = _list(inv.get("ComputerSystem"))
+    cpus = _list(inv.get("Processors"))
+    cores = [v for v in (_int(c.get("NumberOfCores")) for c in cpus) if v is not None]
+    memory = _most(_int(c.get("TotalPhysicalMemory")) for c in cs)
+    size = _most(_int(d.get("Size")) for d in _list(inv.get("SystemDisk")))
+    chassis = []
+    for e in _list(inv.get("Enclosures")):
+        types = e.get("ChassisTypes")
+        first = types[0] if isinstance(types, list) and types else types
+        if first is not None and first != []:
+            chassis.append(str(first))
+    bios = _most(str(b["ReleaseDate"])[:19] for b in _list(inv.get("Bios")) if b.get("ReleaseDate"))
+    return {
+        "device_id": inv.get("ClientId"),
+        "os_caption": _most(o.get("Caption") for o in os_),
+        "os_version": _most(o.get("Version") for o in os_),
+        "architecture": _most(o.get("OSArchitecture") for o in os_),
+        "manufacturer": _most(c.get("Manufacturer") for c in cs),
+        "model": _most(c.get("Model") for c in cs),
+        "cpu_name": _most(c.get("Name") for c in cpus),
+        "cores": sum(cores) if cores else None,
+        "memory_gb": None if memory is None else (memory // 1024 + 524288) // 1048576,
+        "system_disk_gb": None if size is None else size // 2**30,
+        "chassis_type": min(chassis) if chassis else None,
+        "bios_release_year": _year(bios),
+        "client_version": inv.get("ClientVersion"),
+        "software_count": len(software) if software else None,
+    }
+
+
 def _software_rows(items: Iterable[Mapping[str, Any]]) -> list[Row]:
     return [
         {"publisher": s.get("Publisher"), "product": s.get("DisplayName"), "version": s.get("DisplayVersion")}
@@ -256,14 +315,19 @@ class ClientCounts:
         self.keys: dict[str, tuple[str, ...]] = {
             name: tuple(sorted(request_fields.get(name, frozenset()) & raw))
             for name, raw in CLIENT_RECORDS.items()
-            if request_fields.get(name)
+            if request_fields.get(name) and name != "device"
         }
         self.counts: dict[str, Counter[tuple[Any, ...]]] = {name: Counter() for name in self.keys}
+        self.device_fields = request_fields.get("device", frozenset()) & CLIENT_RECORDS["device"]
+        self.devices: list[Row] = []
         self.clients = 0
 
     def add(self, inventory: Mapping[str, Any] | None, software: Sequence[Mapping[str, Any]] | None) -> None:
         """Count one device (each distinct key once, as COUNT(DISTINCT ResourceID) does)."""
         self.clients += 1
+        if self.device_fields:
+            row = _device_row(inventory, software)
+            self.devices.append({k: v for k, v in row.items() if k in self.device_fields})
         rows = _inventory_rows(inventory) if inventory is not None else {}
         if software is not None:
             rows["software"] = _software_rows(software)
@@ -272,7 +336,12 @@ class ClientCounts:
             self.counts[name].update(distinct)
 
     def records(self, rt: type[m.Record], fields: frozenset[str]) -> Iterator[m.Record]:
+        """Records of ``rt`` reduced to ``fields``: one per device, or one per distinct key with its count."""
         hints = type_hints(rt)
+        if rt is m.Device:
+            for device in self.devices:
+                yield rt(**record_values(rt, hints, device, fields, {}))
+            return
         key = self.keys.get(rt.NAME, ())
         weight = rt.WEIGHT or "device_count"
         for values, count in self.counts.get(rt.NAME, Counter()).items():

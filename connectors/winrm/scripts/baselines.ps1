@@ -1,4 +1,4 @@
-# sccm-cep: configuration baselines with rule counts and per-state compliance counts; names are not read.
+# sccm-cep: configuration baselines with rule, target and per-state compliance counts; names are not read.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |
@@ -16,10 +16,17 @@ foreach ($s in Get-CimInstance -Namespace $ns -Query $query) {
     $key = [string]$s.ComplianceState
     $states[$s.CI_ID][$key] = 1 + [int]$states[$s.CI_ID][$key]
 }
+$targets = @{}
+$query = 'SELECT CI_ID, NumberTargeted FROM SMS_DeploymentSummary WHERE FeatureType = 6'
+foreach ($d in Get-CimInstance -Namespace $ns -Query $query) {
+    $targets[$d.CI_ID] = [int]$d.NumberTargeted + [int]$targets[$d.CI_ID]
+}
 $query = 'SELECT CI_ID, CIType_ID, IsUserDefined, DateCreated FROM SMS_ConfigurationBaselineInfo WHERE IsLatest = 1'
 $rows = foreach ($b in Get-CimInstance -Namespace $ns -Query $query) {
     $count = 0
     if ($rules.ContainsKey($b.CI_ID)) { $count = $rules[$b.CI_ID].Count }
+    $targeted = 0
+    if ($targets.ContainsKey($b.CI_ID)) { $targeted = $targets[$b.CI_ID] }
     $byState = @{}
     if ($states.ContainsKey($b.CI_ID)) { $byState = $states[$b.CI_ID] }
     $created = $null
@@ -30,6 +37,7 @@ $rows = foreach ($b in Get-CimInstance -Namespace $ns -Query $query) {
         IsUserDefined = $b.IsUserDefined
         DateCreated   = $created
         RuleCount     = $count
+        Targeted      = $targeted
         States        = $byState
     }
 }

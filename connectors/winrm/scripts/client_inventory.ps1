@@ -1,7 +1,8 @@
-# sccm-cep: one managed client's SCCM client version, OS and hardware; no name, user or serial is read.
+# sccm-cep: one managed client's SCCM client id and version, OS and hardware; no name, user or serial is read.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $client = Get-CimInstance -Namespace 'root\ccm' -ClassName 'SMS_Client' | Select-Object -First 1
+$ccm = Get-CimInstance -Namespace 'root\ccm' -ClassName 'CCM_Client' | Select-Object -First 1 -Property 'ClientId'
 $os = Get-CimInstance -ClassName 'Win32_OperatingSystem' |
     Select-Object -Property 'Caption', 'Version', 'OSArchitecture', 'ProductType'
 $cs = Get-CimInstance -ClassName 'Win32_ComputerSystem' |
@@ -17,6 +18,7 @@ $bios = foreach ($b in Get-CimInstance -ClassName 'Win32_BIOS') {
     [pscustomobject]@{ ReleaseDate = $date }
 }
 $inventory = [pscustomobject]@{
+    ClientId        = $ccm.ClientId
     ClientVersion   = $client.ClientVersion
     OperatingSystem = @($os)
     ComputerSystem  = @($cs)

@@ -61,10 +61,7 @@ def _collect(connector: Any, request: CollectionRequest) -> dict[str, Counter[st
 def test_winrm_sections_equal_the_sql_connectors(
     lab: Lab, password: str, winrm_site_db: Path, transport: str
 ) -> None:
-    request = _request()
-    # targeted (baseline) is not read over WinRM yet; compare everything else.
-    fields = {k: (v - {"targeted"} if k == "configuration_item" else v) for k, v in request.fields.items()}
-    request = CollectionRequest(level=request.level, fields=fields)
+    request = _request(m.Level.ENHANCED)
     sql = SqlConnector(f"sqlite:///{winrm_site_db}")
     winrm = _connector(lab, password, transport)
     try:
@@ -76,6 +73,9 @@ def test_winrm_sections_equal_the_sql_connectors(
     for name in expected:
         assert got[name] == expected[name], name
     assert sum(got["software"].values()) > 100
+    assert sum(got["device"].values()) == len(lab.clients)
+    assert all("device_id='GUID:" in r and "software_count=None" not in r for r in got["device"])
+    assert any("targeted=0" not in r for r in got["configuration_item"])
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

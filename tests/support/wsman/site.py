@@ -98,6 +98,11 @@ class SimulatedSite:
 
     def _baselines(self) -> list[dict[str, Any]]:
         rules = dict(self._rows('select FromCIID, count(distinct ToCIID) from "v_CIRelation" group by 1'))
+        targets = dict(
+            self._rows(
+                'select CI_ID, sum(NumberTargeted) from "v_DeploymentSummary" where FeatureType = 6 group by 1'
+            )
+        )
         states: dict[int, dict[str, int]] = defaultdict(dict)
         for ci, state, n in self._rows(
             'select CI_ID, ComplianceState, count(*) from "v_CICurrentComplianceStatus" group by 1, 2'
@@ -110,6 +115,7 @@ class SimulatedSite:
                 "IsUserDefined": bool(r["IsUserDefined"]),
                 "DateCreated": _iso(r["DateCreated"]),
                 "RuleCount": rules.get(r["CI_ID"], 0),
+                "Targeted": targets.get(r["CI_ID"], 0),
                 "States": states.get(r["CI_ID"], {}),
             }
             for r in self._rows(
@@ -128,11 +134,14 @@ class SimulatedSite:
         def rows(view: str) -> list[sqlite3.Row]:
             return self._rows(f'select * from "{view}" where ResourceID = ?', rid)
 
-        version = self._rows('select Client_Version0 from "v_R_System" where ResourceID = ?', rid)[0][0]
+        version, client_id = self._rows(
+            'select Client_Version0, SMS_Unique_Identifier0 from "v_R_System" where ResourceID = ?', rid
+        )[0]
         memory = [r["TotalPhysicalMemory0"] for r in rows("v_GS_X86_PC_MEMORY")]
         kb = max((m for m in memory if m is not None), default=None)
         return [
             {
+                "ClientId": client_id,
                 "ClientVersion": version,
                 "OperatingSystem": [
                     {
