@@ -151,3 +151,33 @@ def test_with_both_sources_the_policy_decides_per_section(
     # Same site through either source: the software section is the same.
     assert mixed["software"] == default["software"]
     assert mixed["policy_digest"] != default["policy_digest"]
+
+
+def test_an_export_over_50_clients_with_5_unreachable_still_writes_and_reports_them(
+    lab: Lab, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.connectors.winrm.test_winrm_connector import _closed_ports
+
+    monkeypatch.setenv("WINRM_CLI_PASSWORD", PASSWORD)
+    args = [
+        "export",
+        "--winrm",
+        lab.site_server.address,
+        "--winrm-user",
+        USER,
+        "--winrm-password",
+        "env:WINRM_CLI_PASSWORD",
+        "--winrm-auth",
+        "basic",
+        "--winrm-http",
+        "--out",
+        str(tmp_path / "out"),
+        "--period",
+        "2026-Q4",
+    ]
+    for client in [c.address for c in lab.clients[:45]] + [f"127.0.0.1:{p}" for p in _closed_ports(5)]:
+        args += ["--winrm-client", client]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "clients: 5 of 50 not collected (5 unreachable)" in result.output
+    assert list((tmp_path / "out").glob("*.json"))
