@@ -178,25 +178,32 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     def site_check(app: App, code: str, as_json: bool) -> None:
         """Connect read-only and confirm the database is site CODE."""
         with expected(app):
-            report = check_site(app.store, code)
-        data = {
-            "site_code": report.site_code,
-            "version": report.version,
-            "build_number": report.build_number,
-            "managed_clients": report.managed_clients,
-            "readable_views": list(report.readable),
-            "missing_optional_views": list(report.missing_optional),
-        }
+            reports = check_site(app.store, code)
+        data = [
+            {
+                "source": source,
+                "site_code": report.site_code,
+                "version": report.version,
+                "build_number": report.build_number,
+                "managed_clients": report.managed_clients,
+                "readable": list(report.readable),
+                "missing_optional": list(report.missing_optional),
+                "notes": list(report.notes),
+            }
+            for source, report in reports
+        ]
         if as_json:
             app.emit_json(data)
             return
-        app.say(
-            f"site {report.site_code}: version {report.version} (build {report.build_number}),"
-            f" {report.managed_clients} managed clients"
-        )
-        app.say(f"readable views: {len(report.readable)}")
-        for missing in report.missing_optional:
-            app.say(f"missing optional view: {missing}")
+        for source, report in reports:
+            app.say(
+                f"{source}: site {report.site_code}, version {report.version} (build {report.build_number}),"
+                f" {report.managed_clients} managed clients; {len(report.readable)} readable"
+            )
+            for missing in report.missing_optional:
+                app.say(f"{source}: missing optional {missing}")
+            for note in report.notes:
+                app.say(f"{source}: {note}")
 
     @site.command("remove")
     @click.argument("code")

@@ -231,18 +231,21 @@ def open_site_connector(site: Site) -> Connector:
     return open_connector("winrm", site_server=hosts[0], clients=hosts[1:], **options)
 
 
-def check_site(store: Store, code: str) -> CheckReport:
-    """Connect read-only and confirm the database is the registered site."""
+def check_site(store: Store, code: str) -> list[tuple[str, CheckReport]]:
+    """Connect read-only through every registered source (database, WinRM: reachability and
+    login) and confirm each one is the registered site. Returns (connector name, report)."""
     with store.session() as session:
         site = find_site(session, code)
-    connector = open_site_connector(site)
-    try:
-        report = connector.check()
-    finally:
-        connector.close()
-    if (report.site_code or "").upper() != site.code:
-        raise NotAnSccmSite(
-            f"the database is site {report.site_code or '(none)'}, not {site.code}",
-            hint="check the --db URL of the registration (CM_<SiteCode>)",
-        )
-    return report
+    reports: list[tuple[str, CheckReport]] = []
+    for connector in open_site_connectors(site):
+        try:
+            report = connector.check()
+        finally:
+            connector.close()
+        if (report.site_code or "").upper() != site.code:
+            raise NotAnSccmSite(
+                f"the {connector.name} source is site {report.site_code or '(none)'}, not {site.code}",
+                hint="check the --db URL (CM_<SiteCode>) or --winrm host of the registration",
+            )
+        reports.append((connector.name, report))
+    return reports

@@ -76,6 +76,9 @@ def test_registered_winrm_site_runs_on_schedule(
     assert reg.exit_code == 0, reg.output
     shown = runner.invoke(cli, [*state, "site", "show", "PS1", "--json"]).stdout
     assert PASSWORD not in shown and "env:WINRM_CLI_PASSWORD" not in json.loads(shown)["winrm_hosts"]
+    check = runner.invoke(cli, [*state, "site", "check", "PS1", "--json"])
+    assert check.exit_code == 0, check.output
+    assert [(r["source"], r["site_code"]) for r in json.loads(check.stdout)] == [("winrm", "PS1")]
     assert runner.invoke(cli, [*state, "join", "PS1", "--yes", "--as-of", "2026-11-24"]).exit_code == 0
     run = runner.invoke(cli, [*state, "run", "--due", "--as-of", "2026-12-01", "--json"])
     assert run.exit_code == 0, run.output
@@ -181,3 +184,31 @@ def test_an_export_over_50_clients_with_5_unreachable_still_writes_and_reports_t
     assert result.exit_code == 0, result.output
     assert "clients: 5 of 50 not collected (5 unreachable)" in result.output
     assert list((tmp_path / "out").glob("*.json"))
+
+
+def test_site_check_reports_a_refused_winrm_login(
+    lab: Lab, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINRM_BAD", "definitely-wrong-78")
+    state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
+    reg = CliRunner().invoke(
+        cli,
+        [
+            *state,
+            "site",
+            "register",
+            "PS1",
+            "--winrm",
+            lab.site_server.address,
+            "--winrm-user",
+            USER,
+            "--winrm-password",
+            "env:WINRM_BAD",
+            "--winrm-auth",
+            "basic",
+            "--winrm-http",
+        ],
+    )
+    assert reg.exit_code == 0, reg.output
+    check = CliRunner().invoke(cli, [*state, "site", "check", "PS1"])
+    assert check.exit_code == 5 and "definitely-wrong-78" not in check.output
