@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sccm_cep.approval import require_approval
 from sccm_cep.cadence import Cadence, Period, due_period, parse_period
+from sccm_cep.delivery.testhook import pause_at
 from sccm_cep.directory import coverage_source
 from sccm_cep.errors import ConfigError, SccmCepError
 from sccm_cep.model import Level
@@ -232,6 +233,7 @@ def _export(
                 supersedes=supersedes,
                 extra=extra,
             )
+            pause_at("export")  # test hook: written, not yet in the outbox
             return result.written.path.read_bytes(), result.written.document_id
     finally:
         for each in opened:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from sccm_cep.delivery.testhook import pause_at
 from sccm_cep.delivery.upload import DeliverySettings, Document, Outcome, Uploader
 from sccm_cep.errors import ConfigError
 from sccm_cep.sites import find_site
@@ -91,6 +92,7 @@ def document_of(row: Outbox) -> Document:
 def send_pending(store: Store, settings: DeliverySettings, *, site: str | None = None) -> SendReport:
     """Send every document that is due (pending, failed or left ``sending``, and past its
     next attempt time), then drop sent bodies older than the retention period."""
+    pause_at("outbox-committed")
     now = settings.clock()
     with store.session() as session:
         query = (
@@ -134,7 +136,9 @@ def _send_one(store: Store, uploader: Uploader, row_id: int, code: str) -> Sent 
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
     body = row.body or b""
+    pause_at("upload")
     outcome = uploader.deliver(doc, text=lambda: gzip.decompress(body))
+    pause_at("posted")
     _record(store, row_id, code, outcome, uploader.settings.clock())
     log.info("%s %s: %s", code, doc.document_id, outcome.status)
     return Sent(

@@ -1,4 +1,4 @@
-"""Fixtures for delivery tests: a real receiver on 127.0.0.1, a store holding real pending
+"""Fixtures for delivery tests: a real receiver on 127.0.0.1 storing into PostgreSQL, a store holding real pending
 submissions (taken once per session through the CLI, copied per test), a fake clock and sleep."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,11 +15,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
 from sccm_cep.cli import cli
 from sccm_cep.delivery import DeliverySettings
-from sccm_cep.receiver import Receiver
+from sccm_cep.receiver import Receiver, open_receiver_db, received_documents
 from sccm_cep.store import Outbox, Store
 
 
@@ -54,9 +56,32 @@ def store(state_url: str) -> Iterator[Store]:
     opened.dispose()
 
 
+@pytest.fixture(scope="session")
+def receiver_db(pg_base: str) -> Iterator[str]:
+    """A PostgreSQL schema of its own for this test run's receivers, dropped at the end."""
+    schema = f"receiver_test_{uuid.uuid4().hex[:10]}"
+    url = pg_schema_url(pg_base, schema)
+    try:
+        yield url
+    finally:
+        drop_pg_schema(pg_base, schema)
+
+
 @pytest.fixture
-def receiver(tmp_path: Path) -> Iterator[Receiver]:
-    with Receiver(tmp_path / "received") as running:
+def empty_receiver_db(receiver_db: str) -> str:
+    """The receiver schema with its table created and empty."""
+    engine = open_receiver_db(receiver_db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(received_documents))
+    finally:
+        engine.dispose()
+    return receiver_db
+
+
+@pytest.fixture
+def receiver(empty_receiver_db: str) -> Iterator[Receiver]:
+    with Receiver(empty_receiver_db) as running:
         yield running
 
 

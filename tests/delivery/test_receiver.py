@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+from click.testing import CliRunner
+from sqlalchemy import select
 
+from sccm_cep.cli import cli
 from sccm_cep.delivery import DeliverySettings, send_pending
-from sccm_cep.receiver import Receiver
+from sccm_cep.receiver import Fault, Receiver, received_documents
 from sccm_cep.store import Store
 from tests.delivery.conftest import document, rows
 
@@ -64,10 +74,6 @@ def test_a_deletion_request_removes_that_sites_submissions(
 ) -> None:
     send_pending(store, settings)
     assert len(receiver.stored()) == 2
-    from click.testing import CliRunner
-
-    from sccm_cep.cli import cli
-
     assert (
         CliRunner()
         .invoke(cli, ["--state", state_url, "leave", "PS1", "--yes", "--as-of", "2027-01-05"])
@@ -77,3 +83,72 @@ def test_a_deletion_request_removes_that_sites_submissions(
     report = send_pending(store, settings)
     assert [(r.kind, r.status) for r in report.results] == [("deletion-request", "sent")]
     assert receiver.stored() == [] and len(receiver.stored("deletion-request")) == 1
+
+
+def test_rows_in_postgresql_carry_the_envelope_and_the_exact_bytes(store: Store, receiver: Receiver) -> None:
+    doc = document(rows(store)[0])
+    raw = json.dumps(doc).encode()
+    assert _post(receiver, f"/v1/submission/1.0/{doc['document_id']}", raw).status_code == 201
+    assert receiver.engine.dialect.name == "postgresql"
+    with receiver.engine.connect() as conn:
+        (row,) = conn.execute(select(received_documents)).mappings().all()
+    assert (row["kind"], row["schema_version"], row["site"], row["period"], row["revision"]) == (
+        "submission",
+        "1.0",
+        doc["site"],
+        doc["period"],
+        0,
+    )
+    assert gzip.decompress(row["body"]) == raw and row["sha256"] == hashlib.sha256(raw).hexdigest()
+
+
+def test_too_many_requests_in_flight_get_503_with_retry_after(store: Store, empty_receiver_db: str) -> None:
+    doc = document(rows(store)[0])
+    path = f"/v1/submission/1.0/{doc['document_id']}"
+    raw = json.dumps(doc).encode()
+    with Receiver(empty_receiver_db, max_in_flight=1) as busy:
+        busy.fail_next(1, Fault(hang=1.0))
+        slow = threading.Thread(target=_post, args=(busy, path, raw))
+        slow.start()
+        deadline = time.monotonic() + 5
+        while busy.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        answer = _post(busy, path, raw)
+        slow.join()
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+        assert busy.stored() == [doc["document_id"]]  # the slow one was stored
+        assert _post(busy, path, raw).status_code == 409
+
+
+def test_serve_listens_and_a_bad_db_url_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("sccm-cep"))
+    db = f"sqlite:///{tmp_path / 'received.db'}"
+    serving = subprocess.Popen(
+        [exe, "receiver", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/v1/health")
+                break
+            except httpx.TransportError:
+                assert serving.poll() is None and time.monotonic() < deadline, serving.communicate()
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+    finally:
+        serving.terminate()
+        serving.wait(timeout=10)
+    assert (tmp_path / "received.db").exists()
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["receiver", "report", "--db", "nonsense://x"])
+    assert bad.exit_code == 3 and "receiver database URL is not valid" in bad.output, bad.output
+    hidden = runner.invoke(cli, ["receiver", "report", "--db", "postgresql+psycopg://u:pw-123@127.0.0.1:1/x"])
+    assert hidden.exit_code == 3 and "cannot open" in hidden.output and "pw-123" not in hidden.output
+    wrong = runner.invoke(cli, ["receiver", "serve", "--db", db, "--listen", "8080"])
+    assert wrong.exit_code == 2 and "HOST:PORT" in wrong.output

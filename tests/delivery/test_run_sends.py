@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -32,7 +31,7 @@ def test_run_due_takes_then_sends_and_a_second_run_sends_nothing(state_url: str,
     assert sorted(s["status"] for s in steps if s["step"] == "send") == ["sent", "sent", "sent"]
     listed = json.loads(runner.invoke(cli, ["--state", state_url, "outbox", "list", "--json"]).stdout)
     assert {r["state"] for r in listed} == {"sent"}
-    received = sorted(p.name for p in Path(receiver.data).rglob("*.json"))
+    received = receiver.stored()
     assert len(received) == 3
     again = runner.invoke(cli, args, catch_exceptions=False)
     assert again.exit_code == 0 and json.loads(again.stdout) == [
@@ -46,7 +45,7 @@ def test_run_due_takes_then_sends_and_a_second_run_sends_nothing(state_url: str,
             "exit_code": 0,
         }
     ]
-    assert sorted(p.name for p in Path(receiver.data).rglob("*.json")) == received
+    assert receiver.stored() == received
     text = (first.output + again.output).lower()
     assert not [v for values in CANARIES.values() for v in values if v.lower() in text]
 
