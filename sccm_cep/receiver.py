@@ -321,6 +321,9 @@ class Receiver:
             threads=threads,
             ident="sccm-cep-receiver",
             clear_untrusted_proxy_headers=True,
+            # waitress buffers a body before the app sees it (1 GiB by default): bound it near
+            # our own limit, leaving the app's 413 with its reason authoritative below that.
+            max_request_body_size=max(2 * max_body, 1 << 20),
         )
         self._thread: threading.Thread | None = None
 
