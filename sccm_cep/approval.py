@@ -36,7 +36,9 @@ class ApprovalView:
 
 
 def _view(a: Approval) -> ApprovalView:
-    return ApprovalView(a.policy_digest, a.approved_by, a.approved_at.isoformat(timespec="seconds") + "Z", a.note)
+    return ApprovalView(
+        a.policy_digest, a.approved_by, a.approved_at.isoformat(timespec="seconds") + "Z", a.note
+    )
 
 
 def snapshot_path(digest: str) -> Path:

@@ -102,9 +102,15 @@ class _Fixed:
 
 #: The document's own fields (written by sccm-cep, not read from a site), at every level.
 ENVELOPE: dict[str, _Fixed] = {
-    "schema": _Fixed("Schema URN of the document.", "technical", "keep", "Lets the receiver parse it.", "sccm-cep"),
-    "schema_version": _Fixed("Schema version, e.g. 1.0.", "technical", "keep", "Lets the receiver parse it.", "sccm-cep"),
-    "kind": _Fixed("Always 'submission'.", "technical", "keep", "Tells submissions from deletion requests.", "sccm-cep"),
+    "schema": _Fixed(
+        "Schema URN of the document.", "technical", "keep", "Lets the receiver parse it.", "sccm-cep"
+    ),
+    "schema_version": _Fixed(
+        "Schema version, e.g. 1.0.", "technical", "keep", "Lets the receiver parse it.", "sccm-cep"
+    ),
+    "kind": _Fixed(
+        "Always 'submission'.", "technical", "keep", "Tells submissions from deletion requests.", "sccm-cep"
+    ),
     "document_id": _Fixed(
         "UUIDv5 of site pseudonym, period and revision.",
         "quasi_identifier",
@@ -121,29 +127,65 @@ ENVELOPE: dict[str, _Fixed] = {
         "site code (registration)",
         {"namespace": "site"},
     ),
-    "period": _Fixed("Period covered, e.g. 2026-Q4.", "technical", "keep", "Which quarter the figures describe.", "sccm-cep"),
-    "level": _Fixed("basic or enhanced.", "technical", "keep", "What the site agreed to share.", "enrollment"),
-    "generated_at": _Fixed("When the document was written (UTC).", "technical", "keep", "Orders revisions.", "sccm-cep clock"),
+    "period": _Fixed(
+        "Period covered, e.g. 2026-Q4.",
+        "technical",
+        "keep",
+        "Which quarter the figures describe.",
+        "sccm-cep",
+    ),
+    "level": _Fixed(
+        "basic or enhanced.", "technical", "keep", "What the site agreed to share.", "enrollment"
+    ),
+    "generated_at": _Fixed(
+        "When the document was written (UTC).", "technical", "keep", "Orders revisions.", "sccm-cep clock"
+    ),
     "tool_version": _Fixed("sccm-cep version.", "technical", "keep", "Finds collector bugs.", "sccm-cep"),
     "policy_digest": _Fixed(
-        "sha256 of the policies' meaning.", "technical", "keep", "Proves which reviewed policy produced it.", "policies/"
+        "sha256 of the policies' meaning.",
+        "technical",
+        "keep",
+        "Proves which reviewed policy produced it.",
+        "policies/",
     ),
     "content_digest": _Fixed(
-        "sha256 of the sections' canonical JSON.", "technical", "keep", "Detects a damaged document.", "sccm-cep"
+        "sha256 of the sections' canonical JSON.",
+        "technical",
+        "keep",
+        "Detects a damaged document.",
+        "sccm-cep",
     ),
-    "sources": _Fixed("Connector each section came from.", "technical", "keep", "Explains source differences.", "sccm-cep"),
-    "revision": _Fixed("0, or n for a forced re-take.", "technical", "keep", "Tells re-takes apart.", "sccm-cep"),
+    "sources": _Fixed(
+        "Connector each section came from.", "technical", "keep", "Explains source differences.", "sccm-cep"
+    ),
+    "revision": _Fixed(
+        "0, or n for a forced re-take.", "technical", "keep", "Tells re-takes apart.", "sccm-cep"
+    ),
     "supersedes": _Fixed(
-        "document_id a re-take replaces.", "quasi_identifier", "pseudonymize", "Tells the receiver which one is current.",
-        "sccm-cep", {"namespace": "site"},
+        "document_id a re-take replaces.",
+        "quasi_identifier",
+        "pseudonymize",
+        "Tells the receiver which one is current.",
+        "sccm-cep",
+        {"namespace": "site"},
     ),
 }
 
 #: The optional 'would you recommend' answer; present only when the admin gave one.
 FEEDBACK: dict[str, _Fixed] = {
-    "score": _Fixed("0-10 answer to 'would you recommend us?'.", "technical", "keep", "Product satisfaction.", "sccm-cep feedback"),
+    "score": _Fixed(
+        "0-10 answer to 'would you recommend us?'.",
+        "technical",
+        "keep",
+        "Product satisfaction.",
+        "sccm-cep feedback",
+    ),
     "comment": _Fixed(
-        "Optional comment with the score.", "free_text", "scrub", "Why the admin gave that score.", "sccm-cep feedback",
+        "Optional comment with the score.",
+        "free_text",
+        "scrub",
+        "Why the admin gave that score.",
+        "sccm-cep feedback",
         {"max_length": 256},
     ),
 }
@@ -212,9 +254,7 @@ def _fixed_row(section: str, record: str, name: str, fx: _Fixed) -> CatalogRow:
 def filter_level(rows: Iterable[CatalogRow], level: m.Level) -> list[CatalogRow]:
     """Rows that reach a submission at ``level`` (dropped fields and higher levels left out)."""
     return [
-        r
-        for r in rows
-        if r.change == "removed" or (r.action != "drop" and level.includes(m.Level(r.level)))
+        r for r in rows if r.change == "removed" or (r.action != "drop" and level.includes(m.Level(r.level)))
     ]
 
 
@@ -244,9 +284,14 @@ def load_baseline(against: str, sources: Sources | None = None) -> list[CatalogR
         ) from exc
     items = data.get("fields") if isinstance(data, dict) else data
     if not isinstance(items, list):
-        raise PolicyError(f"{path} is not a catalog file", hint="make one with 'sccm-cep fields --format json'")
+        raise PolicyError(
+            f"{path} is not a catalog file", hint="make one with 'sccm-cep fields --format json'"
+        )
     names = {f.name for f in dataclasses.fields(CatalogRow)}
-    return [CatalogRow(**{k: v for k, v in item.items() if k in names and k not in ("change", "was")}) for item in items]
+    return [
+        CatalogRow(**{k: v for k, v in item.items() if k in names and k not in ("change", "was")})
+        for item in items
+    ]
 
 
 def compare(current: Sequence[CatalogRow], baseline: Sequence[CatalogRow]) -> list[CatalogRow]:
@@ -355,7 +400,16 @@ def render_markdown(rows: Sequence[CatalogRow], digest: str) -> str:
                 src = [r.sources.get("sccm-cep", "")]
             else:
                 src = [r.sources.get(c, "—") for c in connectors]
-            cells = [r.record, f"`{r.field}`", r.description, *src, r.category, f"`{r.treatment()}`", r.purpose, r.level]
+            cells = [
+                r.record,
+                f"`{r.field}`",
+                r.description,
+                *src,
+                r.category,
+                f"`{r.treatment()}`",
+                r.purpose,
+                r.level,
+            ]
             if "change" in head:
                 cells.append(" ".join(x for x in (r.change or "", r.was or "") if x))
             lines.append("| " + " | ".join(_md(c) for c in cells) + " |")

@@ -6,10 +6,10 @@ entry-point group ``sccm_cep.connectors``; the core never imports them by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from sccm_cep.errors import ConfigError, NotAnSccmSite
 from sccm_cep.model import Level, Record
@@ -19,6 +19,7 @@ __all__ = [
     "CheckReport",
     "CollectionRequest",
     "Connector",
+    "RecordSource",
     "Stream",
     "available_connectors",
     "load_discovery",
@@ -52,6 +53,13 @@ class CheckReport:
     readable: tuple[str, ...] = ()
     missing_optional: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class RecordSource(NamedTuple):
+    """Records from a source that is not a site connector (e.g. AD counts), and its name."""
+
+    name: str
+    read: Callable[[], Iterable[Record]]
 
 
 @runtime_checkable

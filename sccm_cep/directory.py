@@ -4,10 +4,10 @@ coverage count (enabled computers, only as a number), with one settings shape fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sccm_cep.connector import Connector, load_discovery
+from sccm_cep.connector import Connector, RecordSource, load_discovery
 from sccm_cep.errors import ConfigError
 from sccm_cep.model import DirectoryCoverage
 
@@ -71,9 +71,7 @@ def find_discovered(rows: list[dict[str, Any]], code: str) -> dict[str, Any]:
     )
 
 
-def coverage_source(
-    connector: Connector, settings: Mapping[str, Any]
-) -> Callable[[], list[DirectoryCoverage]]:
+def coverage_source(connector: Connector, settings: Mapping[str, Any]) -> RecordSource:
     """The coverage record, read when the export asks for it: AD's count next to SCCM's clients."""
 
     def read() -> list[DirectoryCoverage]:
@@ -82,4 +80,4 @@ def coverage_source(
         share = managed / computers if computers and managed is not None else None
         return [DirectoryCoverage(directory_computers=computers, managed_clients=managed, coverage=share)]
 
-    return read
+    return RecordSource("ldap", read)

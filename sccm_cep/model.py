@@ -159,7 +159,9 @@ class DirectoryCoverage(Record):
     NAME = "directory_coverage"
     SECTION = "site_profile"
     KIND = RecordKind.OBJECT
-    DESCRIPTION = "Management coverage: SCCM clients next to the enabled computers in Active Directory (optional)."
+    DESCRIPTION = (
+        "Management coverage: SCCM clients next to the enabled computers in Active Directory (optional)."
+    )
 
     directory_computers: int | None = describe("Enabled computer objects in the searched AD domains.")
     managed_clients: int | None = describe("Systems with a Configuration Manager client.")

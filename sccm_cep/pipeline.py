@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from sccm_cep import model as m
 from sccm_cep.anonymize import AnonymizedPart, Anonymizer, SiteSecret, SuppressionNote
 from sccm_cep.cadence import Cadence, parse_period, period_of
-from sccm_cep.connector import CollectionRequest, Connector, Stream
+from sccm_cep.connector import CollectionRequest, Connector, RecordSource, Stream
 from sccm_cep.derive import derive, inputs_for
 from sccm_cep.errors import ConfigError
+from sccm_cep.normalize import NormalizationStats
 from sccm_cep.policy import PolicySet
 from sccm_cep.submission import WrittenSubmission, write_submission
 
@@ -45,7 +46,6 @@ class ExportResult:
     seconds: float
     level: m.Level
     period: str
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def current_period(today: date) -> str:
@@ -74,27 +74,6 @@ def build_request(policies: PolicySet, level: m.Level) -> CollectionRequest:
     return CollectionRequest(level=level, fields=fields)
 
 
-class _PublisherShare:
-    """Share of software entries (device-weighted) whose publisher normalization changed."""
-
-    def __init__(self) -> None:
-        self.total = 0
-        self.changed = 0
-
-    def wrap(self, records: Iterator[m.Record]) -> Iterator[m.Record]:
-        for raw in records:
-            done = derive(raw)
-            if isinstance(raw, m.Software) and isinstance(done, m.Software):
-                weight = raw.installations or 0
-                self.total += weight
-                if raw.publisher is not None and done.publisher != raw.publisher.strip():
-                    self.changed += weight
-            yield done
-
-    def share(self) -> float | None:
-        return self.changed / self.total if self.total else None
-
-
 def run_export(
     connector: Connector | Sequence[Connector],
     policies: PolicySet,
@@ -108,7 +87,7 @@ def run_export(
     feedback: tuple[int, str | None] | None = None,
     revision: int = 0,
     supersedes: str | None = None,
-    extra: Mapping[str, Callable[[], Iterable[m.Record]]] | None = None,
+    extra: Mapping[str, RecordSource] | None = None,
 ) -> ExportResult:
     """Collect, normalize, anonymize and write one submission; nothing is written on failure.
 
@@ -122,7 +101,7 @@ def run_export(
     anonymizer = Anonymizer(policies, secret_for(site_code), level, reference=reference)
     connectors = [connector] if isinstance(connector, Connector) else list(connector)
     offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in connectors}
-    publisher = _PublisherShare()
+    publisher = NormalizationStats()
     sections: dict[str, dict[str, AnonymizedPart]] = {}
     sources: dict[str, str] = {}
     for section, types_ in m.SECTIONS.items():
@@ -135,8 +114,8 @@ def run_export(
             stream = streams.get(rt.NAME)
             if extra and rt.NAME in extra:
                 # Records from a second source (e.g. AD coverage counts), through the same policy.
-                part = anonymizer.part(rt, extra[rt.NAME])
-                _add_source(sources, section, "ldap")
+                part = anonymizer.part(rt, extra[rt.NAME].read)
+                _add_source(sources, section, extra[rt.NAME].name)
             elif stream is None:
                 part = AnonymizedPart(rt.NAME, rt.KIND, ())
             else:
@@ -165,7 +144,7 @@ def run_export(
         parts=figures,
         suppressed=doc.suppressed,
         notes=notes,
-        publisher_normalized_share=publisher.share(),
+        publisher_normalized_share=publisher.share_normalized,
         seconds=time.perf_counter() - started,
         level=level,
         period=period,
@@ -192,8 +171,13 @@ def _add_source(sources: dict[str, str], section: str, name: str) -> None:
     sources[section] = "+".join(sorted(names))
 
 
-def _reader(stream: Stream, publisher: _PublisherShare) -> Callable[[], Iterator[m.Record]]:
+def _reader(stream: Stream, publisher: NormalizationStats) -> Callable[[], Iterator[m.Record]]:
+    """The stream's records with derived fields filled; software publishers are counted."""
+
     def read() -> Iterator[m.Record]:
-        return publisher.wrap(stream.read())
+        for raw in stream.read():
+            if isinstance(raw, m.Software):
+                publisher.add(raw.publisher, raw.installations or 0)
+            yield derive(raw)
 
     return read

@@ -57,7 +57,11 @@ def _e(value: Any) -> str:
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = ()) -> str:
     nums = set(numeric)
-    out = ['<div class="wrap"><table><thead><tr>', *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    out = [
+        '<div class="wrap"><table><thead><tr>',
+        *(f"<th>{escape(h)}</th>" for h in head),
+        "</tr></thead><tbody>",
+    ]
     for row in rows:
         cells = (f'<td class="n">{c}</td>' if i in nums else f"<td>{c}</td>" for i, c in enumerate(row))
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -65,7 +69,9 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable
     return "".join(out)
 
 
-def bar_chart(title: str, items: Sequence[tuple[str, float]], *, unit: str = "", percent: bool = False) -> str:
+def bar_chart(
+    title: str, items: Sequence[tuple[str, float]], *, unit: str = "", percent: bool = False
+) -> str:
     """A horizontal bar chart as an inline SVG figure (labels escaped, no external reference)."""
     if not items:
         return f'<figure><figcaption>{escape(title)}</figcaption><p class="muted">no data</p></figure>'
@@ -128,14 +134,18 @@ def _charts(preview: Preview | None) -> str:
             bands[labels[min(int(float(rate) * 5), 4)]] += 1
     figures = [
         bar_chart("Operating system releases (devices)", _top(os_releases, 12)),
-        bar_chart("Top software titles (installations; rare titles are 'other' and left out)", _top(software, 15)),
+        bar_chart(
+            "Top software titles (installations; rare titles are 'other' and left out)", _top(software, 15)
+        ),
         bar_chart("Deployments by technology (feature type)", _top(features, 12)),
         bar_chart(
             "Average deployment success rate by technology",
             sorted(((k, sum(v) / len(v)) for k, v in success.items()), key=lambda kv: -kv[1]),
             percent=True,
         ),
-        bar_chart("Configuration baselines by compliance rate", [(b, float(bands[b])) for b in labels if bands[b]]),
+        bar_chart(
+            "Configuration baselines by compliance rate", [(b, float(bands[b])) for b in labels if bands[b]]
+        ),
     ]
     return '<div class="charts">' + "".join(figures) + "</div>"
 
@@ -195,7 +205,11 @@ def _contents(preview: Preview | None) -> str:
                 continue
             head = sorted({k for r in rows for k in r})
             shown = rows[:MAX_ROWS]
-            more = f" (first {MAX_ROWS} of {len(rows):,} rows)" if len(rows) > MAX_ROWS else f" ({len(rows):,} rows)"
+            more = (
+                f" (first {MAX_ROWS} of {len(rows):,} rows)"
+                if len(rows) > MAX_ROWS
+                else f" ({len(rows):,} rows)"
+            )
             out.append(f"<p><b>{_e(record)}</b>{more}</p>")
             nums = [i for i, h in enumerate(head) if all(isinstance(r.get(h), int | float) for r in shown)]
             out.append(_table(head, ([_e(r.get(h)) for h in head] for r in shown), nums))
@@ -234,20 +248,40 @@ def _approvals(approvals: Sequence[ApprovalView], digest: str) -> str:
         else "The current policies differ from the last approved ones: collection is stopped until approved."
     )
     rows = [
-        [_e(a.approved_at), _e(a.approved_by), f"<code>{_e(a.policy_digest)}</code>", _e(a.note)] for a in approvals
+        [_e(a.approved_at), _e(a.approved_by), f"<code>{_e(a.policy_digest)}</code>", _e(a.note)]
+        for a in approvals
     ]
-    return f'<p class="note">{escape(state)}</p>' + _table(["approved at (UTC)", "by", "policy digest", "note"], rows)
+    return f'<p class="note">{escape(state)}</p>' + _table(
+        ["approved at (UTC)", "by", "policy digest", "note"], rows
+    )
 
 
 def _sent(outbox: Sequence[OutboxRow]) -> str:
     if not outbox:
         return "<p>Nothing has been taken for this site yet.</p>"
     rows = [
-        [_e(o.period), _e(o.kind), _e(o.revision), f"<code>{_e(o.document_id)}</code>", _e(o.state), _e(o.created_at),
-         f"<code>{_e(o.sha256)}</code>", _e(f"{o.size:,}")]
+        [
+            _e(o.period),
+            _e(o.kind),
+            _e(o.revision),
+            f"<code>{_e(o.document_id)}</code>",
+            _e(o.state),
+            _e(o.created_at),
+            f"<code>{_e(o.sha256)}</code>",
+            _e(f"{o.size:,}"),
+        ]
         for o in outbox
     ]
-    head = ["period", "kind", "revision", "document_id", "state", "created (UTC)", "sha256 of the exact bytes", "bytes"]
+    head = [
+        "period",
+        "kind",
+        "revision",
+        "document_id",
+        "state",
+        "created (UTC)",
+        "sha256 of the exact bytes",
+        "bytes",
+    ]
     return _table(head, rows, (2, 7))
 
 
@@ -264,7 +298,9 @@ def render_report(
 ) -> str:
     """The whole report as one HTML document."""
     anchors = [t.lower().replace(" ", "-") for t in SECTION_TITLES]
-    sent_rows = sum(len(rows) for records in (preview.sections().values() if preview else []) for rows in records.values())
+    sent_rows = sum(
+        len(rows) for records in (preview.sections().values() if preview else []) for rows in records.values()
+    )
     summary = _table(
         ["", ""],
         [
@@ -273,7 +309,10 @@ def render_report(
             ["policy digest", f"<code>{_e(policy_digest)}</code>"],
             ["level previewed", _e(preview.level.value if preview else None)],
             ["rows in the previewed submission", _e(f"{sent_rows:,}")],
-            ["last approval", _e(f"{approvals[0].approved_at} by {approvals[0].approved_by}" if approvals else None)],
+            [
+                "last approval",
+                _e(f"{approvals[0].approved_at} by {approvals[0].approved_by}" if approvals else None),
+            ],
             ["documents in the outbox", _e(len(outbox))],
         ],
     )
@@ -292,7 +331,7 @@ def render_report(
         for a, t, b in zip(anchors, SECTION_TITLES, bodies, strict=True)
     )
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>sccm-cep review: site {escape(site)}</title><style>{_CSS}</style></head>"

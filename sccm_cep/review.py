@@ -29,7 +29,16 @@ from sccm_cep.policy import Action, FieldPolicy, PolicySet
 from sccm_cep.sites import find_site, open_site_connector, site_secret
 from sccm_cep.store import Outbox, Store
 
-__all__ = ["LOCAL_ONLY", "Example", "Explanation", "Preview", "explain", "outbox_history", "preview", "site_level"]
+__all__ = [
+    "LOCAL_ONLY",
+    "Example",
+    "Explanation",
+    "Preview",
+    "explain",
+    "outbox_history",
+    "preview",
+    "site_level",
+]
 
 LOCAL_ONLY = "local only — never sent"
 MAX_EXAMPLES = 5
@@ -113,14 +122,18 @@ def explain(
     try:
         rt = m.record_type(record)
     except KeyError:
-        raise ConfigError(f"'{record}' is not a record", hint="see 'sccm-cep fields' for record.field names") from None
+        raise ConfigError(
+            f"'{record}' is not a record", hint="see 'sccm-cep fields' for record.field names"
+        ) from None
     policy = policies[rt.NAME]
     if name not in policy.fields:
         raise ConfigError(f"'{target}' is not a field", hint="see 'sccm-cep fields' for record.field names")
     fp = policy.field(name)
     treatment = " ".join([fp.action.value, *(f"{k}={v}" for k, v in sorted(fp.params.items()))])
     if fp.action is Action.DROP:
-        return Explanation(rt.NAME, name, treatment, fp.purpose, "dropped: never read from the site, never sent", ())
+        return Explanation(
+            rt.NAME, name, treatment, fp.purpose, "dropped: never read from the site, never sent", ()
+        )
     if not fp.applies_at(level) or not level.includes(rt.LEVEL):
         return Explanation(rt.NAME, name, treatment, fp.purpose, f"not sent at level {level.value}", ())
     with store.session() as session:
@@ -206,7 +219,9 @@ def outbox_history(store: Store, code: str) -> list[OutboxRow]:
     with store.session() as session:
         site = find_site(session, code)
         rows: Iterable[Outbox] = session.execute(
-            select(Outbox).where(Outbox.site_id == site.id).order_by(Outbox.period, Outbox.revision, Outbox.id)
+            select(Outbox)
+            .where(Outbox.site_id == site.id)
+            .order_by(Outbox.period, Outbox.revision, Outbox.id)
         ).scalars()
         return [
             OutboxRow(

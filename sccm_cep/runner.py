@@ -64,30 +64,31 @@ def run_due(
         targets = [(s.id, s.code) for s in session.execute(query).scalars()]
     if sites and len(targets) != len(set(sites)):
         raise ConfigError("a --site given is not registered", hint="see 'sccm-cep site list'")
-    if any(_is_due(store, site_id, today) for site_id, _ in targets):
+    # One look at every site, outside any lock: most days nothing is due anywhere.
+    state = {site_id: _state(store, site_id, today) for site_id, _ in targets}
+    if "due" in state.values():
         # A policy changed since it was approved: nothing is collected for any site.
         require_approval(store, policies)
-    return [_run_site(store, policies, site_id, code, today) for site_id, code in targets]
+    return [
+        _take_due(store, policies, site_id, code, today)
+        if state[site_id] == "due"
+        else RunOutcome(code, state[site_id])
+        for site_id, code in targets
+    ]
 
 
-def _is_due(store: Store, site_id: int, today: date) -> bool:
+def _state(store: Store, site_id: int, today: date) -> str:
+    """'not-joined', 'not-due' or 'due' for one site, as seen without its lock."""
     with store.session() as session:
         site = session.get(Site, site_id)
         enrollment = current_enrollment(session, site) if site else None
-        return (
-            site is not None and enrollment is not None and _due(session, site, enrollment, today) is not None
-        )
+        if site is None or enrollment is None:
+            return "not-joined"
+        return "not-due" if _due(session, site, enrollment, today) is None else "due"
 
 
-def _run_site(store: Store, policies: PolicySet, site_id: int, code: str, today: date) -> RunOutcome:
-    with store.session() as session:
-        site = session.get(Site, site_id)
-        assert site is not None
-        enrollment = current_enrollment(session, site)
-        if enrollment is None:
-            return RunOutcome(code, "not-joined")
-        if _due(session, site, enrollment, today) is None:
-            return RunOutcome(code, "not-due")
+def _take_due(store: Store, policies: PolicySet, site_id: int, code: str, today: date) -> RunOutcome:
+    """Under the site's lock, check again (another run may have just taken it), then take it."""
     with store.site_lock(site_id, code) as locked:
         if locked is None:
             return RunOutcome(code, "busy", message="another run holds this site")

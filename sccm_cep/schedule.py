@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from sccm_cep.errors import ConfigError
+from sccm_cep.files import atomic_output
 
 __all__ = [
     "KINDS",
@@ -450,15 +451,8 @@ def _install_systemd(rendered: dict[str, str], target: Path | None, runner: Runn
 
 
 def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, mode=mode) as out:
+        out.write(data)
 
 
 # Windows ---------------------------------------------------------------------------------------

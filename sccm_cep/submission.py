@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import tempfile
 import types
 import typing
@@ -29,6 +28,7 @@ import jsonschema
 from sccm_cep import __version__
 from sccm_cep.anonymize import AnonymizedSubmission
 from sccm_cep.errors import OutputError, SubmissionError
+from sccm_cep.files import atomic_output
 from sccm_cep.model import SECTIONS, Level, Record
 
 __all__ = [
@@ -322,27 +322,19 @@ def _assemble(
     final: Path, envelope: dict[str, Any], spool: IO[bytes], spans: dict[str, tuple[int, int]]
 ) -> int:
     keys = sorted([*envelope, *spans])
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".partial-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(b"{")
-            for i, key in enumerate(keys):
-                out.write((("," if i else "") + json.dumps(key) + ":").encode())
-                if key in spans:
-                    start, length = spans[key]
-                    spool.seek(start)
-                    while length:
-                        chunk = spool.read(min(length, 1 << 20))
-                        out.write(chunk)
-                        length -= len(chunk)
-                else:
-                    out.write(canonical_json(envelope[key]).encode("utf-8"))
-            out.write(b"}")
-            out.flush()
-            os.fsync(out.fileno())
-            size = out.tell()
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(final) as out:
+        out.write(b"{")
+        for i, key in enumerate(keys):
+            out.write((("," if i else "") + json.dumps(key) + ":").encode())
+            if key in spans:
+                start, length = spans[key]
+                spool.seek(start)
+                while length:
+                    chunk = spool.read(min(length, 1 << 20))
+                    out.write(chunk)
+                    length -= len(chunk)
+            else:
+                out.write(canonical_json(envelope[key]).encode("utf-8"))
+        out.write(b"}")
+        size = out.tell()
     return size

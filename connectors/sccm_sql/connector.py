@@ -132,15 +132,6 @@ class SqlConnector:
             missing_optional=tuple(sorted(n for n, ok in present.items() if not ok)),
         )
 
-    def site_code(self) -> str:
-        report = self.check()
-        if not report.site_code:
-            raise NotAnSccmSite(
-                f"v_Site at {self.display_url} holds no site row",
-                hint="point --db at the site database (CM_<SiteCode>)",
-            )
-        return report.site_code
-
     # -- streams ----------------------------------------------------------------------------
 
     def streams(self, request: CollectionRequest) -> Sequence[_SqlStream]:

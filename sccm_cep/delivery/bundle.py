@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from sccm_cep.config import data_dir
 from sccm_cep.delivery.outbox import RETRY_STATES, document_of
 from sccm_cep.delivery.upload import BundleError, DeliverySettings, Document, Outcome, Uploader
 from sccm_cep.errors import ConfigError, OutputError
-from sccm_cep.files import write_text_atomically
+from sccm_cep.files import atomic_output, write_text_atomically
 from sccm_cep.sites import find_site
 from sccm_cep.store import Outbox, Store
 
@@ -168,16 +167,9 @@ def _review_rows(writer: Any, doc: Document, period: str) -> None:
 
 def _write_zip(out: Path, files: dict[str, bytes]) -> None:
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".partial-", suffix=".zip")
-        try:
-            with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
-                for name, data in files.items():
-                    zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(out) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
+            for name, data in files.items():
+                zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
     except OSError as exc:
         raise OutputError(
             f"cannot write the bundle to {out}: {exc.strerror or exc.__class__.__name__}",

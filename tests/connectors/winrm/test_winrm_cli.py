@@ -15,20 +15,25 @@ from tests.support.wsman import Lab
 from tests.support.wsman.server import PASSWORD, USER
 
 
-@pytest.fixture
-def winrm_args(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("WINRM_CLI_PASSWORD", PASSWORD)
-    args = [
+def _server_args(lab: Lab, password_ref: str) -> list[str]:
+    """Options reaching the loopback site server with Basic auth over HTTP (loopback only)."""
+    return [
         "--winrm",
         lab.site_server.address,
         "--winrm-user",
         USER,
         "--winrm-password",
-        "env:WINRM_CLI_PASSWORD",
+        password_ref,
         "--winrm-auth",
         "basic",
         "--winrm-http",
     ]
+
+
+@pytest.fixture
+def winrm_args(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    monkeypatch.setenv("WINRM_CLI_PASSWORD", PASSWORD)
+    args = _server_args(lab, "env:WINRM_CLI_PASSWORD")
     for client in lab.clients:
         args += ["--winrm-client", client.address]
     return args
@@ -91,20 +96,7 @@ def test_wrong_winrm_password_exits_5(
     monkeypatch.setenv("WINRM_BAD", "definitely-wrong-77")
     result = CliRunner().invoke(
         cli,
-        [
-            "export",
-            "--winrm",
-            lab.site_server.address,
-            "--winrm-user",
-            USER,
-            "--winrm-password",
-            "env:WINRM_BAD",
-            "--winrm-auth",
-            "basic",
-            "--winrm-http",
-            "--out",
-            str(tmp_path / "out"),
-        ],
+        ["export", *_server_args(lab, "env:WINRM_BAD"), "--out", str(tmp_path / "out")],
     )
     assert result.exit_code == 5, result.output
     assert "definitely-wrong-77" not in result.output
@@ -164,15 +156,7 @@ def test_an_export_over_50_clients_with_5_unreachable_still_writes_and_reports_t
     monkeypatch.setenv("WINRM_CLI_PASSWORD", PASSWORD)
     args = [
         "export",
-        "--winrm",
-        lab.site_server.address,
-        "--winrm-user",
-        USER,
-        "--winrm-password",
-        "env:WINRM_CLI_PASSWORD",
-        "--winrm-auth",
-        "basic",
-        "--winrm-http",
+        *_server_args(lab, "env:WINRM_CLI_PASSWORD"),
         "--out",
         str(tmp_path / "out"),
         "--period",
@@ -193,21 +177,7 @@ def test_site_check_reports_a_refused_winrm_login(
     state = ["--state", f"sqlite:///{tmp_path / 'state.db'}"]
     reg = CliRunner().invoke(
         cli,
-        [
-            *state,
-            "site",
-            "register",
-            "PS1",
-            "--winrm",
-            lab.site_server.address,
-            "--winrm-user",
-            USER,
-            "--winrm-password",
-            "env:WINRM_BAD",
-            "--winrm-auth",
-            "basic",
-            "--winrm-http",
-        ],
+        [*state, "site", "register", "PS1", *_server_args(lab, "env:WINRM_BAD")],
     )
     assert reg.exit_code == 0, reg.output
     check = CliRunner().invoke(cli, [*state, "site", "check", "PS1"])
