@@ -1,23 +1,36 @@
 """Where sccm-cep keeps its files, and how secret references are resolved at use.
 
 A secret is never a value in a setting: it is a reference, ``env:NAME``, ``file:PATH`` or
-``keyring:SERVICE/USER``, read only when needed and never printed.
+``keyring:SERVICE/USER``, read only when needed and never printed. A key the tool makes is
+recorded relative to the data folder (``file:secrets/site-PS1-v1.key``), so hosts that share a
+state store each find it in their own data folder.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import stat
 from pathlib import Path
 
 import platformdirs
 
+from sccm_cep import platform
 from sccm_cep.errors import ConfigError
 
-__all__ = ["data_dir", "load_secret", "new_secret", "resolve_secret", "site_secret"]
+__all__ = [
+    "SECRETS_FOLDER",
+    "data_dir",
+    "load_secret",
+    "new_secret",
+    "read_private_file",
+    "resolve_secret",
+    "secret_path",
+    "secrets_dir",
+    "site_secret",
+]
 
 ENV_DATA_DIR = "SCCM_CEP_DATA_DIR"
+SECRETS_FOLDER = "secrets"
 
 
 def data_dir() -> Path:
@@ -26,8 +39,22 @@ def data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir("sccm-cep"))
 
 
-def resolve_secret(ref: str) -> str:
-    """The value behind a secret reference; errors name the reference, never the value."""
+def secrets_dir() -> Path:
+    """Where the keys the tool makes are kept: ``secrets/`` in the data folder."""
+    return data_dir() / SECRETS_FOLDER
+
+
+def secret_path(path: str, base: Path | None = None) -> Path:
+    """The file a ``file:`` reference names; a relative path is under ``base`` when given
+    (the data folder, for keys the tool made), else under the working folder."""
+    found = Path(path)
+    return base / found if base is not None and not found.is_absolute() else found
+
+
+def resolve_secret(ref: str, *, base: Path | None = None) -> str:
+    """The value behind a secret reference; errors name the reference, never the value.
+
+    ``base``: the folder a relative ``file:`` path is under (see ``secret_path``)."""
     kind, sep, rest = ref.partition(":")
     if not sep or not rest:
         raise ConfigError(
@@ -40,7 +67,7 @@ def resolve_secret(ref: str) -> str:
             raise ConfigError(f"environment variable {rest} is not set", hint=f"export {rest}=...")
         return value
     if kind == "file":
-        return _read_private_file(Path(rest)).strip()
+        return read_private_file(secret_path(rest, base)).strip()
     if kind == "keyring":
         service, _, user = rest.partition("/")
         try:
@@ -57,20 +84,27 @@ def resolve_secret(ref: str) -> str:
     raise ConfigError(f"unknown secret reference kind '{kind}'", hint="use env:, file: or keyring:")
 
 
-def _read_private_file(path: Path) -> str:
+def read_private_file(path: Path) -> str:
+    """The text of a secret file that only this account can use, unsealed (DPAPI on Windows)."""
+    host = platform.current()
     try:
-        mode = path.stat().st_mode
+        exposure = host.exposure(path)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"secret file {path} does not exist", hint="check the path") from exc
     except OSError as exc:
         raise ConfigError(f"secret file {path} cannot be read", hint="check the path") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"secret file {path} is readable by other users", hint=f"chmod 600 {path}")
-    return path.read_text(encoding="utf-8")
+    if not exposure.private:
+        raise ConfigError(f"secret file {path} is {exposure.describe()}", hint=host.fix_hint(path))
+    return platform.unseal_text(text.strip(), what=f"secret file {path}")
 
 
 def new_secret(name: str, *, store: str = "file") -> str:
     """Make a new 256-bit secret called ``name``; return the reference to it (never the value).
 
-    ``file``: a 0600 file under the data folder's ``secrets/``; ``keyring``: the OS keyring.
+    ``file``: a protected file under the data folder's ``secrets/`` (0600; on Windows an ACL,
+    the key sealed with DPAPI), referenced relative to the data folder; ``keyring``: the OS
+    keyring. An existing file of that name is kept and referenced.
     """
     value = secrets.token_hex(32)
     if store == "keyring":
@@ -86,26 +120,28 @@ def new_secret(name: str, *, store: str = "file") -> str:
         return f"keyring:sccm-cep/{name}"
     if store != "file":
         raise ConfigError(f"unknown secret store '{store}'", hint="use file or keyring")
-    folder = data_dir() / "secrets"
-    path = folder / f"{name}.key"
+    folder = secrets_dir()
+    ref = f"file:{SECRETS_FOLDER}/{name}.key"
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        platform.make_private_folder(data_dir())
+        if not platform.make_private_folder(folder):
+            platform.current().protect_folder(folder)  # it holds only keys: keep it private
+        platform.write_private_file(
+            folder / f"{name}.key", (platform.seal_text(value) + "\n").encode(), exclusive=True
+        )
     except FileExistsError:
-        return f"file:{path}"
+        return ref
     except OSError as exc:
         raise ConfigError(
             f"cannot keep the site secret under {folder} ({exc.strerror or exc.__class__.__name__})",
             hint="point --data-dir / SCCM_CEP_DATA_DIR at a folder this account can write",
         ) from exc
-    with os.fdopen(fd, "w") as out:
-        out.write(value + "\n")
-    return f"file:{path}"
+    return ref
 
 
-def load_secret(ref: str) -> bytes:
+def load_secret(ref: str, *, base: Path | None = None) -> bytes:
     """The key behind a secret reference, as bytes (64 hex digits, or raw text of >= 32 bytes)."""
-    value = resolve_secret(ref).strip()
+    value = resolve_secret(ref, base=base).strip()
     try:
         key = bytes.fromhex(value)
     except ValueError:
@@ -116,5 +152,7 @@ def load_secret(ref: str) -> bytes:
 
 
 def site_secret(site_code: str, ref: str | None = None) -> bytes:
-    """The key for a one-off export: from ``ref``, or a 0600 file made on first use."""
-    return load_secret(ref or new_secret(f"site-{site_code.upper()}"))
+    """The key for a one-off export: from ``ref``, or a protected file made on first use."""
+    if ref:
+        return load_secret(ref)
+    return load_secret(new_secret(f"site-{site_code.upper()}"), base=data_dir())

@@ -1,6 +1,9 @@
-"""Offline checks of the machine sccm-cep runs on: Python, ODBC, keyring, data folder, state store, clock.
+"""Offline checks of the machine sccm-cep runs on: Python, ODBC, keyring, data folder, secrets,
+state store, clock.
 
 Every check returns a ``Check`` and never raises; none prints, and none reads or returns a secret.
+Who can use the data folder, the secrets and the state file is asked of the platform seam
+(mode bits on POSIX, the access list on Windows), and reported as found.
 """
 
 from __future__ import annotations
@@ -8,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-import stat
 import sys
 import tempfile
 import time
@@ -18,6 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
+
+from sccm_cep import platform as host_platform
+from sccm_cep.config import SECRETS_FOLDER
+from sccm_cep.platform import Platform
 
 __all__ = ["Check", "Severity", "has_errors", "run_checks"]
 
@@ -47,15 +53,22 @@ class Check:
     fix: str | None = None
 
 
-def run_checks(*, state_url: str | None, data_dir: Path, now: datetime | None = None) -> list[Check]:
-    """All checks, in a fixed order; the state store is only connected to, never written."""
+def run_checks(
+    *, state_url: str | None, data_dir: Path, now: datetime | None = None, host: Platform | None = None
+) -> list[Check]:
+    """All checks, in a fixed order; the state store is only connected to, never written.
+
+    ``host``: the platform seam (this host's by default; tests pass another)."""
+    seam = host or host_platform.current()
     checks: list[tuple[str, Callable[[], Check]]] = [
         ("python", _python),
         ("odbc", _odbc),
         ("keyring", _keyring),
-        ("data-dir", lambda: _data_dir(data_dir)),
-        ("data-dir-permissions", lambda: _data_dir_permissions(data_dir)),
+        ("data-dir", lambda: _data_dir(data_dir, seam)),
+        ("data-dir-permissions", lambda: _data_dir_permissions(data_dir, seam)),
+        ("secrets", lambda: _secrets(data_dir / SECRETS_FOLDER, seam)),
         ("state-store", lambda: _state_store(state_url)),
+        ("state-file", lambda: _state_file(state_url, seam)),
         ("clock", lambda: _clock(now)),
         ("timezone", _timezone),
     ]
@@ -172,15 +185,14 @@ def _keyring() -> Check:
     return _ok("keyring", f"backend {name}")
 
 
-def _data_dir(folder: Path) -> Check:
+def _data_dir(folder: Path, seam: Platform) -> Check:
     name = "data-dir"
     fix = f"create {folder} writable by this user (mkdir -p, chmod 700) or set SCCM_CEP_DATA_DIR"
     created = False
     if not folder.exists():
         try:
             # The tool makes it on first use anyway; making it now proves it can be made.
-            folder.mkdir(parents=True, mode=0o700)
-            created = True
+            created = host_platform.make_private_folder(folder, seam)
         except OSError as exc:
             return _fail(
                 name, "error", f"{folder} does not exist and cannot be created ({_reason(exc)})", fix
@@ -196,24 +208,68 @@ def _data_dir(folder: Path) -> Check:
     return _ok(name, f"{folder} is writable" + (" (created it)" if created else ""))
 
 
-def _data_dir_permissions(folder: Path) -> Check:
+def _data_dir_permissions(folder: Path, seam: Platform) -> Check:
     name = "data-dir-permissions"
-    if os.name == "nt":
-        return _ok(name, "folder ACLs are not checked on Windows")
     try:
-        mode = folder.stat().st_mode
+        found = seam.exposure(folder)
     except OSError as exc:
         # The data-dir check already reports the cause; one root cause should be one error.
         return _fail(name, "info", f"not checked: {folder} cannot be examined ({_reason(exc)})", None)
     # The site's pseudonymization key lives here: in a folder others can write, they can swap it.
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return _fail(
-            name,
-            "error",
-            f"{folder} is writable by other users (mode {stat.S_IMODE(mode):o})",
-            f"chmod go-w {folder}",
-        )
-    return _ok(name, f"{folder} has mode {stat.S_IMODE(mode):o}")
+    if found.writers:
+        detail = f"{folder} is {found.describe()} ({found.found})"
+        return _fail(name, "error", detail, seam.fix_hint(folder))
+    if found.readers:
+        # The state store (site URLs, audit) is readable too; the keys have their own check.
+        detail = f"{folder} is {found.describe()} ({found.found})"
+        return _fail(name, "warning", detail, seam.fix_hint(folder))
+    return _ok(name, f"{folder} is private ({found.found})")
+
+
+def _secrets(folder: Path, seam: Platform) -> Check:
+    name = "secrets"
+    if not folder.is_dir():
+        return _ok(name, f"no key files yet ({folder} is made with the first site key)")
+    problems: list[tuple[str, str]] = []
+    try:
+        found = seam.exposure(folder)
+        if not found.private:
+            problems.append((f"{folder} is {found.describe()} ({found.found})", seam.fix_hint(folder)))
+        keys = sorted(folder.glob("*.key"))
+        for key in keys:
+            exposed = seam.exposure(key)
+            if not exposed.private:
+                problems.append((f"{key.name} is {exposed.describe()} ({exposed.found})", seam.fix_hint(key)))
+    except OSError as exc:
+        return _fail(name, "error", f"{folder} cannot be examined ({_reason(exc)})", "check the folder")
+    if problems:
+        # A key others can read lets them link pseudonyms back; one that is not private is refused.
+        return _fail(name, "error", "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
+    return _ok(name, f"{folder} and its {len(keys)} key file(s) are private ({found.found})")
+
+
+def _state_file(state_url: str | None, seam: Platform) -> Check:
+    name = "state-file"
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(state_url) if state_url else None
+    except (ArgumentError, ValueError):
+        return _ok(name, "not checked: the state store URL is not valid (see state-store)")
+    if url is None or url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return _ok(name, "the state store is not a local file")
+    path = Path(url.database)
+    if not path.exists():
+        return _ok(name, f"{path} does not exist yet; it is made private")
+    try:
+        found = seam.exposure(path)
+    except OSError as exc:
+        return _fail(name, "warning", f"{path} cannot be examined ({_reason(exc)})", "check the file")
+    if not found.private:
+        # It holds no secret value, but site URLs, references and the audit trail.
+        return _fail(name, "warning", f"{path} is {found.describe()} ({found.found})", seam.fix_hint(path))
+    return _ok(name, f"{path} is private ({found.found})")
 
 
 def _state_store(state_url: str | None) -> Check:

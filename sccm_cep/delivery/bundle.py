@@ -10,8 +10,8 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import zipfile
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from sccm_cep.delivery.outbox import RETRY_STATES, document_of
 from sccm_cep.delivery.upload import BundleError, DeliverySettings, Document, Outcome, Uploader
 from sccm_cep.errors import ConfigError, OutputError
 from sccm_cep.files import atomic_output, write_text_atomically
+from sccm_cep.platform import make_private_folder, write_private_file
 from sccm_cep.sites import find_site
 from sccm_cep.store import Outbox, Store
 
@@ -47,20 +48,16 @@ KEY_FILE = "bundle-signing.key"
 
 
 def signing_key() -> Ed25519PrivateKey:
-    """This install's bundle key, made on first use in the data folder (mode 0600)."""
+    """This install's bundle key, made on first use in the data folder, private to this account
+    (0600 on POSIX, a protected ACL on Windows)."""
     path = data_dir() / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path.parent)
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first; use theirs
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
+        with suppress(FileExistsError):  # another process made it first; use theirs
+            write_private_file(path, pem, exclusive=True)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError(f"{path} is not an Ed25519 key", hint="remove it; a new one is made")

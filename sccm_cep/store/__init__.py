@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sccm_cep import platform
 from sccm_cep.config import data_dir
 from sccm_cep.errors import ConfigError
 from sccm_cep.store.models import (
@@ -80,9 +81,15 @@ class Store:
         self.display_url = self.url.render_as_string(hide_password=True)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database not in (None, "", ":memory:"):
-            folder = Path(self.url.database or "").parent
+            database = Path(self.url.database or "")
+            folder = database.parent
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                # Made private (0700 / 0600, an ACL on Windows); SQLite's -wal and -shm files
+                # take the database file's mode. An existing folder or file is left as it is.
+                platform.make_private_folder(folder)
+                if not str(self.url.database).startswith("file:") and not database.exists():
+                    with contextlib.suppress(FileExistsError):
+                        platform.write_private_file(database, b"", exclusive=True)
             except OSError as exc:
                 raise ConfigError(
                     f"cannot create the state store's folder {folder}",

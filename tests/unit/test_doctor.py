@@ -25,7 +25,9 @@ NAMES = [
     "keyring",
     "data-dir",
     "data-dir-permissions",
+    "secrets",
     "state-store",
+    "state-file",
     "clock",
     "timezone",
 ]
@@ -195,7 +197,36 @@ def test_group_or_world_writable_data_dir_is_an_error(tmp_path: Path) -> None:
     folder.chmod(0o777)
     check = _check("data-dir-permissions", tmp_path, data_dir=folder)
     assert not check.ok and check.severity == "error"
-    assert check.fix == f"chmod go-w {folder}"
+    assert check.fix == f"chmod 700 {folder}" and "writable by" in check.detail
+
+
+@pytest.mark.skipif(os.name == "nt", reason="mode bits are POSIX")
+def test_readable_data_dir_state_file_and_key_files_are_reported_as_found(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "secrets").mkdir(parents=True)
+    data.chmod(0o755)
+    (data / "secrets").chmod(0o700)
+    (data / "secrets" / "site-PS1-v1.key").write_text("x")
+    (data / "secrets" / "site-PS1-v1.key").chmod(0o640)
+    (data / "secrets" / "site-PS2-v1.key").write_text("x")
+    (data / "secrets" / "site-PS2-v1.key").chmod(0o600)
+    state = data / "state.db"
+    sqlite3.connect(state).close()
+    state.chmod(0o644)
+    checks = _by_name(run_checks(state_url=f"sqlite:///{state}", data_dir=data, now=NOW))
+    folder, keys, store = checks["data-dir-permissions"], checks["secrets"], checks["state-file"]
+    assert (folder.ok, folder.severity) == (False, "warning") and "mode 755" in folder.detail
+    assert "readable by" in folder.detail and "all users" in folder.detail
+    assert (keys.ok, keys.severity) == (False, "error")
+    assert "site-PS1-v1.key is readable by group" in keys.detail
+    assert "PS2" not in keys.detail and keys.fix == f"chmod 600 {data / 'secrets' / 'site-PS1-v1.key'}"
+    assert (store.ok, store.severity) == (False, "warning") and store.fix == f"chmod 600 {state}"
+    (data / "secrets" / "site-PS1-v1.key").chmod(0o600)
+    state.chmod(0o600)
+    data.chmod(0o700)
+    checks = _by_name(run_checks(state_url=f"sqlite:///{state}", data_dir=data, now=NOW))
+    assert checks["secrets"].ok and "2 key file(s) are private" in checks["secrets"].detail
+    assert checks["state-file"].ok and checks["data-dir-permissions"].detail.endswith("is private (mode 700)")
 
 
 # state store -----------------------------------------------------------------------------------
