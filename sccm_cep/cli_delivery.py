@@ -11,20 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
-from sccm_cep.cli_common import add_plain_row, json_option
-from sccm_cep.delivery import (
-    DeliverySettings,
-    EndpointUnreachable,
-    SendReport,
-    import_receipts,
-    prepare_bundle,
-    send_pending,
-    show_document,
-    upload_bundle,
-)
-from sccm_cep.store import utcnow as _utcnow
+from sccm_cep.cli_common import json_option
 
 if TYPE_CHECKING:
     from sccm_cep.cli import App
@@ -63,16 +51,6 @@ def _connection_options(f: F) -> F:
     return f
 
 
-def _print_results(app: App, report: SendReport) -> None:
-    table = Table(title="Sent")
-    for col in ("site", "document", "kind", "status", "tries", "detail"):
-        table.add_column(col)
-    for r in report.results:
-        detail = r.reason + (f"; next try after {r.retry_at}" if r.retry_at and r.status != "sent" else "")
-        add_plain_row(table, r.site, r.document_id, r.kind, r.status, str(r.attempts), detail)
-    app.out.print(table)
-
-
 def _parse_listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
@@ -104,7 +82,12 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         retention_days: int | None,
         as_json: bool,
     ) -> None:
-        """Send pending documents. Exit 0: sent or waiting; 11: something quarantined; 4: unreachable."""
+        """Send pending documents now, also those waiting to retry after an outage.
+
+        Exit 0: sent or waiting; 11: something quarantined; 4: unreachable."""
+        from sccm_cep.delivery import DeliverySettings, EndpointUnreachable, send_pending
+        from sccm_cep.oplog import note_outcome
+
         with expected(app):
             settings = DeliverySettings.resolve(
                 endpoint=endpoint,
@@ -113,11 +96,13 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 max_attempts=max_attempts,
                 retention_days=retention_days,
             )
-            report = send_pending(app.store, settings, site=site_code)
+            # Asked for explicitly: the back-off of earlier failures is for the scheduled runs.
+            report = send_pending(app.store, settings, site=site_code, honour_backoff=False)
+        note_outcome(report.summary())
         if as_json:
             app.emit_json(report.as_json())
-        elif report.results:
-            _print_results(app, report)
+        else:
+            app.say(report.summary())
         for r in report.results:
             if r.status == "quarantined":
                 app.err.print(
@@ -152,6 +137,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def bundle_prepare(app: App, site_code: str, out_file: Path, as_json: bool) -> None:
         """Write the site's pending documents to a signed bundle to carry out by hand."""
+        from sccm_cep.delivery import prepare_bundle
+        from sccm_cep.store import utcnow as _utcnow
+
         with expected(app):
             info = prepare_bundle(app.store, site_code, out_file, now=_utcnow())
         ids = [d.document_id for d in info.documents]
@@ -186,6 +174,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         as_json: bool,
     ) -> None:
         """Verify a bundle and upload its documents (needs no site and no state store)."""
+        from sccm_cep.delivery import DeliverySettings, upload_bundle
+
         target = receipts or bundle_file.with_name(bundle_file.name + ".receipts.json")
         with expected(app):
             settings = DeliverySettings.resolve(
@@ -218,6 +208,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def bundle_import(app: App, receipts: Path, as_json: bool) -> None:
         """Mark sent the documents a receipts file says the receiver accepted."""
+        from sccm_cep.delivery import import_receipts
+        from sccm_cep.store import utcnow as _utcnow
+
         with expected(app):
             report = import_receipts(app.store, receipts, now=_utcnow())
         if as_json:
@@ -237,6 +230,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def outbox_show(app: App, ref: str, as_json: bool) -> None:
         """Print a stored document (by document_id or outbox id) as it was sent."""
+        from sccm_cep.delivery import show_document
+
         with expected(app):
             meta, text = show_document(app.store, ref)
         if as_json:

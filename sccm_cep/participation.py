@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -75,8 +75,13 @@ def join(
     today: date,
     actor: str,
     policies: PolicySet,
+    approved_at: datetime | None = None,
 ) -> Enrollment:
-    """Join the program: records who and when, and the approval of the policy shown."""
+    """Join the program: records who and when, and the approval of the policy shown.
+
+    ``approved_at`` (UTC) dates the approval, e.g. at ``--as-of``; default: now. The enrollment's
+    ``joined_at`` stays the wall clock: the outbox rows it is compared with carry wall-clock times.
+    """
     with store.session() as session:
         site = find_site(session, code)
         if current_enrollment(session, site) is not None:
@@ -95,7 +100,7 @@ def join(
             Approval(
                 policy_digest=policies.digest,
                 approved_by=actor,
-                approved_at=utcnow(),
+                approved_at=approved_at or utcnow(),
                 note=f"shown when site {site.code} joined at level {level.value}",
             )
         )

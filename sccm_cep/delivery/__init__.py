@@ -12,7 +12,14 @@ from sccm_cep.delivery.bundle import (
     read_bundle,
     upload_bundle,
 )
-from sccm_cep.delivery.outbox import SendReport, Sent, apply_retention, send_pending, show_document
+from sccm_cep.delivery.outbox import (
+    SendReport,
+    Sent,
+    apply_retention,
+    count_unsent,
+    send_pending,
+    show_document,
+)
 from sccm_cep.delivery.upload import (
     BundleError,
     DeliveryError,
@@ -38,6 +45,7 @@ __all__ = [
     "Uploader",
     "apply_retention",
     "check_endpoint",
+    "count_unsent",
     "import_receipts",
     "prepare_bundle",
     "read_bundle",

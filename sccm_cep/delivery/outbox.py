@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from sccm_cep.delivery.testhook import pause_at
 from sccm_cep.delivery.upload import DeliverySettings, Document, Outcome, Uploader
@@ -24,6 +24,7 @@ __all__ = [
     "SendReport",
     "Sent",
     "apply_retention",
+    "count_unsent",
     "document_of",
     "send_pending",
     "show_document",
@@ -52,6 +53,15 @@ class Sent:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
+_SUMMARY_WORDS = (
+    ("sent", "sent"),
+    ("waiting", "waiting for the receiver"),
+    ("unreachable", "not delivered, the receiver is unreachable"),
+    ("failed", "failed on the receiver"),
+    ("quarantined", "quarantined"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SendReport:
     """What ``send`` (or the end of ``run --due``) did; ``exit_code`` is 0, 4 or 11."""
@@ -68,6 +78,24 @@ class SendReport:
         if statuses & {"unreachable", "failed"}:
             return 4
         return 0
+
+    def summary(self) -> str:
+        """What was done, in one line: ``1 sent, 1 waiting for the receiver (next try 2026-11-30
+        04:00 UTC)``, or ``nothing to send``."""
+        if not self.results:
+            return "nothing to send"
+        parts = []
+        for status, words in _SUMMARY_WORDS:
+            done = [r for r in self.results if r.status == status]
+            if not done:
+                continue
+            text = f"{len(done)} {words}"
+            retry = min((r.retry_at for r in done if r.retry_at), default=None)
+            if retry and status != "quarantined":
+                when = datetime.fromisoformat(retry.removesuffix("Z"))
+                text += f" (next try {when:%Y-%m-%d %H:%M} UTC)"
+            parts.append(text)
+        return ", ".join(parts)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,9 +117,15 @@ def document_of(row: Outbox) -> Document:
     return Document(row.kind, str(head.get("schema_version", "1.0")), row.document_id, row.body)
 
 
-def send_pending(store: Store, settings: DeliverySettings, *, site: str | None = None) -> SendReport:
+def send_pending(
+    store: Store, settings: DeliverySettings, *, site: str | None = None, honour_backoff: bool = True
+) -> SendReport:
     """Send every document that is due (pending, failed or left ``sending``, and past its
-    next attempt time), then drop sent bodies older than the retention period."""
+    next attempt time), then drop sent bodies older than the retention period.
+
+    ``honour_backoff=False`` also tries documents still waiting for their next attempt time:
+    an operator who runs ``send`` wants them sent now; the scheduled run keeps the back-off.
+    """
     pause_at("outbox-committed")
     now = settings.clock()
     with store.session() as session:
@@ -99,9 +133,10 @@ def send_pending(store: Store, settings: DeliverySettings, *, site: str | None =
             select(Outbox.id, Site.code)
             .join(Site, Site.id == Outbox.site_id)
             .where(Outbox.state.in_(RETRY_STATES))
-            .where(or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now))
             .order_by(Outbox.id)
         )
+        if honour_backoff:
+            query = query.where(or_(Outbox.next_attempt_at.is_(None), Outbox.next_attempt_at <= now))
         if site:
             query = query.where(Site.id == find_site(session, site).id)
         due = [(row_id, code) for row_id, code in session.execute(query)]
@@ -117,6 +152,19 @@ def send_pending(store: Store, settings: DeliverySettings, *, site: str | None =
     for r in results:
         counts[r.status] = counts.get(r.status, 0) + 1
     return SendReport(tuple(results), dropped, counts)
+
+
+def count_unsent(store: Store, *, sites: tuple[str, ...] = ()) -> int:
+    """How many documents wait to be sent (pending, failed or left ``sending``), back-off or not."""
+    with store.session() as session:
+        query = (
+            select(func.count(Outbox.id))
+            .join(Site, Site.id == Outbox.site_id)
+            .where(Outbox.state.in_(RETRY_STATES))
+        )
+        if sites:
+            query = query.where(Site.code.in_([s.upper() for s in sites]))
+        return int(session.execute(query).scalar_one())
 
 
 def _send_one(store: Store, uploader: Uploader, row_id: int, code: str) -> Sent | None:

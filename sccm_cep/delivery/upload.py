@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,6 +203,23 @@ class Outcome:
     retry_at: datetime | None = None
 
 
+def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """How the receiver's certificate is validated (always, with its host name).
+
+    By default against the operating system's trust store (truststore): on Windows the
+    certificate store, so an enterprise CA deployed by group policy is trusted as the
+    browser trusts it; elsewhere OpenSSL's system store. ``ca_bundle`` trusts only that file.
+    """
+    if ca_bundle is not None:
+        if not ca_bundle.is_file():
+            raise ConfigError(f"CA bundle {ca_bundle} does not exist", hint="check --ca-bundle")
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    import truststore
+
+    context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return context
+
+
 class Uploader:
     """An HTTP client for one run: certificate validation on, explicit timeouts, proxies from
     the standard environment variables or ``proxy``."""
@@ -209,15 +227,8 @@ class Uploader:
     def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
         self.endpoint = check_endpoint(settings.endpoint)
-        verify: Any = True
-        if settings.ca_bundle is not None:
-            if not settings.ca_bundle.is_file():
-                raise ConfigError(f"CA bundle {settings.ca_bundle} does not exist", hint="check --ca-bundle")
-            import ssl
-
-            verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
         self.client = httpx.Client(
-            verify=verify,
+            verify=tls_context(settings.ca_bundle),
             proxy=settings.proxy,
             transport=settings.transport,
             trust_env=settings.proxy is None,

@@ -46,6 +46,8 @@ def template_state(tmp_path_factory: pytest.TempPathFactory, sqlite_site: str) -
 @pytest.fixture
 def state_url(tmp_path: Path, data_dir: Path, template_state: Path) -> str:
     shutil.copy(template_state, tmp_path / "state.db")
+    # The data folder goes with the store: the site key is looked for there (not its log).
+    shutil.copytree(template_state.parent / "data", data_dir, ignore=shutil.ignore_patterns("logs"))
     return f"sqlite:///{tmp_path / 'state.db'}"
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fixtures.synthetic_site import CANARIES
@@ -58,3 +60,47 @@ def test_run_due_reports_an_unreachable_receiver_and_keeps_the_documents(state_u
     assert result.exit_code == 4, result.output
     listed = json.loads(CliRunner().invoke(cli, ["--state", state_url, "outbox", "list", "--json"]).stdout)
     assert {r["state"] for r in listed} <= {"pending", "failed"} and len(listed) == 2
+
+
+def _log_lines(data_dir: Path) -> list[str]:
+    path = data_dir / "logs" / "sccm-cep.log"
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def test_each_run_writes_one_outcome_line_to_the_log_file_and_no_canary(
+    state_url: str, data_dir: Path, receiver: Receiver
+) -> None:
+    runner = CliRunner()
+    base = ["--state", state_url, "run", "--due", "--endpoint", receiver.url]
+    assert runner.invoke(cli, [*base, "--as-of", "2027-04-02"]).exit_code == 0
+    assert runner.invoke(cli, ["-v", *base, "--as-of", "2027-04-03"]).exit_code == 0
+    lines = _log_lines(data_dir)
+    assert len(lines) == 2, lines
+    assert lines[0].endswith("INFO sccm_cep.ops: run --due: 1 site, 1 submitted PS1 2027-Q2; 3 sent; exit 0")
+    assert lines[1].endswith("INFO sccm_cep.ops: run --due: 1 site, 1 not due; nothing to send; exit 0")
+    text = "\n".join(lines).lower()
+    assert not [v for values in CANARIES.values() for v in values if v.lower() in text]
+
+
+def test_run_due_with_pending_documents_and_no_endpoint_says_how_to_send_them(
+    state_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCCM_CEP_ENDPOINT", raising=False)
+    result = CliRunner().invoke(cli, ["--state", state_url, "run", "--due", "--as-of", "2027-01-02"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # quiet on standard output, as on a day with nothing to do
+    hint = result.stderr.strip()
+    assert hint.startswith("2 document(s) wait to be sent") and "\n" not in hint
+    for way in ("--endpoint", "SCCM_CEP_ENDPOINT", "delivery.json", "bundle prepare"):
+        assert way in hint
+    assert _log_lines(data_dir)[-1].endswith("run --due: 1 site, 1 not due; 2 waiting, no endpoint; exit 0")
+
+
+def test_run_due_with_nothing_pending_and_no_endpoint_prints_nothing(
+    state_url: str, data_dir: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCCM_CEP_ENDPOINT", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--state", state_url, "send", "--endpoint", receiver.url]).exit_code == 0
+    result = runner.invoke(cli, ["--state", state_url, "run", "--due", "--as-of", "2027-01-02"])
+    assert result.exit_code == 0 and result.output == ""

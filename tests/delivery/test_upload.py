@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import socket
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from sccm_cep.cli import cli
 from sccm_cep.delivery import DeliverySettings, Document, Uploader, check_endpoint, send_pending
 from sccm_cep.delivery import outbox as outbox_mod
 from sccm_cep.errors import ConfigError
+from sccm_cep.oplog import log_path
 from sccm_cep.receiver import Fault, Receiver
 from sccm_cep.store import Outbox, Store
 from sccm_cep.submission import canonical_json
@@ -286,6 +287,47 @@ def test_canaries_never_reach_outputs_logs_or_the_store_status(
     assert result.exit_code == 11, result.output
     with store.engine.connect() as conn:
         audit = " ".join(str(r) for r in conn.exec_driver_sql("select detail from audit_events"))
-    seen = result.output + caplog.text + audit + " ".join(str(r.last_status) for r in rows(store))
+    logged = log_path().read_text(encoding="utf-8")
+    # The log file exists and is part of what is searched.
+    assert "send: 2 sent, 1 quarantined; exit 11" in logged
+    seen = result.output + caplog.text + logged + audit + " ".join(str(r.last_status) for r in rows(store))
     for value in planted:
         assert value not in seen
+
+
+def test_send_tries_now_what_waits_for_its_back_off_and_says_so_in_one_line(
+    state_url: str, store: Store, receiver: Receiver, clock: Clock
+) -> None:
+    # An outage: the receiver asks for an hour; both documents wait until then.
+    clock.now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    outage = DeliverySettings(endpoint=receiver.url, sleep=clock.sleep, clock=clock, max_attempts=1)
+    receiver.fail_next(2, Fault(status=503, retry_after="3600"))
+    waited = send_pending(store, outage)
+    retry = clock.now + timedelta(hours=1)
+    assert waited.summary() == f"2 waiting for the receiver (next try {retry:%Y-%m-%d %H:%M} UTC)"
+    # The scheduled run keeps the back-off: nothing is tried before the hour is up.
+    assert send_pending(store, outage).results == () and receiver.stored() == []
+    # An operator's send means now.
+    result = CliRunner().invoke(cli, ["--state", state_url, "send", "--endpoint", receiver.url])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "2 sent"
+    assert len(receiver.stored()) == 2 and {r.state for r in rows(store)} == {"sent"}
+    again = CliRunner().invoke(cli, ["--state", state_url, "send", "--endpoint", receiver.url])
+    assert again.exit_code == 0 and again.stdout.strip() == "nothing to send"
+    logged = log_path().read_text(encoding="utf-8").splitlines()
+    assert [line.split("sccm_cep.ops: ")[1] for line in logged] == [
+        "send: 2 sent; exit 0",
+        "send: nothing to send; exit 0",
+    ]
+
+
+def test_send_while_the_receiver_is_still_down_says_when_it_tries_again(
+    state_url: str, store: Store, receiver: Receiver
+) -> None:
+    receiver.fail_next(10, Fault(status=503, retry_after="3600"))
+    result = CliRunner().invoke(
+        cli, ["--state", state_url, "send", "--endpoint", receiver.url, "--max-attempts", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip()
+    assert line.startswith("2 waiting for the receiver (next try ") and line.endswith(" UTC)")

@@ -56,6 +56,9 @@ def test_no_canary_reaches_any_output_sqlite(
     jsonschema.validate(json.loads(document), load_schema())
     _assert_no_canary(document, f"the {level} submission")
     _assert_no_canary(printed, "what the CLI printed and logged")
+    # The log file is one of the files searched below; the export left its line in it.
+    logged = (data_dir / "logs" / "sccm-cep.log").read_text()
+    assert "sccm_cep.ops: export: site PS1" in logged and "; exit 0" in logged
     for stored in data_dir.rglob("*"):
         if stored.is_file():
             _assert_no_canary(stored.read_text(errors="replace"), str(stored))

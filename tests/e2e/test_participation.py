@@ -364,3 +364,17 @@ def test_an_unapproved_policy_change_stops_runs_until_approved(cep: Cli, tmp_pat
     assert [o["status"] for o in outcomes] == ["taken"]
     # Now the shipped policies are the unapproved ones.
     assert "policy changed" in cep("run", "--due", "--as-of", "2027-04-02", code=3).output
+
+
+def test_the_join_approval_is_dated_at_as_of(cep: Cli) -> None:
+    cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
+    approvals = cep.json("policy", "history")
+    assert [a["approved_at"] for a in approvals] == ["2026-11-24T00:00:00Z"]
+    assert "PS1 joined" in approvals[0]["note"]
+
+
+def test_site_check_names_the_configmgr_release(cep: Cli) -> None:
+    printed = cep("site", "check", "PS1").stdout
+    # The synthetic site is build 9141, which Microsoft's version table lists as 2509.
+    assert "Configuration Manager 2509 (version 5.00.9141.1000, build 9141)" in printed
+    assert [r["release"] for r in cep.json("site", "check", "PS1")] == ["2509"]
