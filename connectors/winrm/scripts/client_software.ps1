@@ -9,6 +9,6 @@ $rows = foreach ($view in $views) {
     if (-not (Test-Path -Path $view)) { continue }
     Get-ItemProperty -Path $view -ErrorAction 'SilentlyContinue' |
         Where-Object { $_.DisplayName } |
-        Select-Object -Property 'DisplayName', 'Publisher', 'DisplayVersion'
+        Microsoft.PowerShell.Utility\Select-Object -Property 'DisplayName', 'Publisher', 'DisplayVersion'
 }
 ConvertTo-Json -InputObject @($rows) -Depth 5 -Compress

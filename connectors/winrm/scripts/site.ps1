@@ -5,5 +5,5 @@ $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLoca
     Where-Object { $_.ProviderForLocalSite })[0]
 $ns = 'root\SMS\site_' + $provider.SiteCode
 $rows = Get-CimInstance -Namespace $ns -ClassName 'SMS_Site' |
-    Select-Object -Property 'SiteCode', 'ReportingSiteCode', 'Type', 'Version', 'BuildNumber', 'Status'
+    Microsoft.PowerShell.Utility\Select-Object -Property 'SiteCode', 'ReportingSiteCode', 'Type', 'Version', 'BuildNumber', 'Status'
 ConvertTo-Json -InputObject @($rows) -Depth 5 -Compress
