@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := .demo
 DEMO_DEVICES ?= 2000
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo wheel-check test lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(VENV)/.installed
 		$(BIN)/python -m fixtures.synthetic_site --db sqlite:///$(DEMO)/site-$(DEMO_DEVICES).db --devices $(DEMO_DEVICES)
 	SCCM_CEP_DATA_DIR=$(DEMO)/state $(BIN)/sccm-cep export \
 		--db sqlite:///$(DEMO)/site-$(DEMO_DEVICES).db --out $(DEMO)/out
+
+# The wheel in a new venv outside the checkout, no extras: what an admin installs.
+wheel-check: demo
+	PYTHON=$(PYTHON) scripts/wheel-check $(DEMO)/site-$(DEMO_DEVICES).db
 
 # ruff, mypy (strict on sccm_cep/ and connectors/) and the whole pytest suite.
 test: $(VENV)/.installed-test

@@ -24,12 +24,12 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, text
 
-from connectors.sccm_sql import SqlConnector
-from connectors.sccm_sql import statements as st
 from fixtures.synthetic_site import build_site, pg_schema_url
 from sccm_cep.model import Level
 from sccm_cep.pipeline import build_request
 from sccm_cep.policy import load_policies
+from sccm_cep_connectors.sccm_sql import SqlConnector
+from sccm_cep_connectors.sccm_sql import statements as st
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 PG_BASE = os.environ.get("SCCM_CEP_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

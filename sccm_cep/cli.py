@@ -4,7 +4,8 @@ Exit codes (also in README.md): 0 ok, 1 internal error, 2 usage, 3 configuration
 policy, 4 source unreachable, 5 source refused the login, 6 not an SCCM site database,
 7 a query failed, 8 a document failed its schema, 9 output not writable, 10 ``run``: at
 least one site failed (the others were done), 11 a receiver refused a document
-(quarantined), 12 a bundle was changed or cannot be read.
+(quarantined), 12 a bundle was changed or cannot be read, 13 cancelled at a prompt
+(nothing changed), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,33 +18,38 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from sccm_cep import __version__
-from sccm_cep.anonymize import SiteSecret
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
 from sccm_cep.cli_delivery import register_commands as register_delivery
 from sccm_cep.cli_discover import ldap_options
+from sccm_cep.cli_help import add_examples
 from sccm_cep.cli_inspect import register_commands as register_inspect
 from sccm_cep.cli_ops import register_commands as register_ops
 from sccm_cep.cli_review import register_commands as register_review
 from sccm_cep.cli_sites import register_commands
-from sccm_cep.config import resolve_secret, site_secret
-from sccm_cep.connector import Connector, open_connector, site_code_of
-from sccm_cep.directory import coverage_source
 from sccm_cep.errors import PolicyError, SccmCepError
 from sccm_cep.model import Level
-from sccm_cep.pipeline import ExportResult, current_period, run_export
-from sccm_cep.policy import PolicySet, default_policy_dir, lint, load_policies
-from sccm_cep.store import Store
+
+if TYPE_CHECKING:
+    from sccm_cep.connector import Connector
+    from sccm_cep.pipeline import ExportResult
+    from sccm_cep.policy import PolicySet
+    from sccm_cep.store import Store
+
+# The command modules import the heavy libraries (SQLAlchemy, alembic, httpx, jsonschema)
+# inside the commands that use them, so --help and --version answer at once.
 
 __all__ = ["cli", "main"]
 
 log = logging.getLogger("sccm_cep")
+
+EXIT_CANCELLED = 13
 
 
 @dataclass
@@ -58,6 +64,8 @@ class App:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from sccm_cep.store import Store
+
             self._store = Store(self.state_url)
         return self._store
 
@@ -102,12 +110,11 @@ def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: 
     if data_dir_opt:
         # config.data_dir() reads the variable; a scheduled task cannot set environment variables.
         os.environ["SCCM_CEP_DATA_DIR"] = str(Path(data_dir_opt).resolve())
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    from sccm_cep.oplog import configure_logging, log_outcome_on_close
+
+    # Standard error, the log file in the data folder, and the Windows Event Log where usable.
+    configure_logging(verbose=verbose)
+    log_outcome_on_close(ctx)
     # Piped or captured output gets wide tables instead of truncated cells.
     width = None if sys.stdout.isatty() else 200
     app = App(
@@ -176,6 +183,13 @@ def export(
     **more: Any,
 ) -> None:
     """Export one submission from a site (database URL, or WinRM) and print where it was written."""
+    from sccm_cep.anonymize import SiteSecret
+    from sccm_cep.config import resolve_secret, site_secret
+    from sccm_cep.connector import open_connector, site_code_of
+    from sccm_cep.directory import coverage_source
+    from sccm_cep.pipeline import current_period, run_export
+    from sccm_cep.policy import load_policies
+
     with _expected(app):
         policies = load_policies(policies_dir)
         opened: list[Connector] = []
@@ -211,6 +225,13 @@ def export(
         finally:
             for each in opened:
                 each.close()
+    from sccm_cep.oplog import note_outcome
+
+    # The site code is the customer's own label for the site; the log stays on this host.
+    note_outcome(
+        f"site {site_code} {result.period} level {result.level.value}, document "
+        f"{result.written.document_id}, {result.written.size:,} bytes"
+    )
     if as_json:
         app.out.print_json(data=_result_json(result))
     else:
@@ -281,6 +302,8 @@ def policy() -> None:
 @click.pass_obj
 def policy_lint(app: App, policies_dir: Path | None) -> None:
     """Check every policy file against the canonical model; exit 3 on any problem."""
+    from sccm_cep.policy import default_policy_dir, lint, load_policies
+
     with _expected(app):
         directory = policies_dir or default_policy_dir()
         try:
@@ -303,12 +326,27 @@ register_ops(cli, _expected)
 register_review(cli, _expected)
 register_delivery(cli, _expected)
 register_inspect(cli, _expected)
+add_examples(cli)
 
 
 def main() -> None:
     """Console-script entry point."""
+    _tolerate_legacy_code_pages()
     try:
-        cli.main(prog_name="sccm-cep", standalone_mode=True)
+        code = cli.main(prog_name="sccm-cep", standalone_mode=False)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            sys.exit(130)
+        # "no" at a prompt, or no answer at all (a scheduled task has no console): nothing
+        # was changed, which is neither a bug (1) nor a usage error (2).
+        print(
+            "error: cancelled at the prompt; nothing was changed (pass --yes to run without asking)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_CANCELLED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         sys.exit(130)
     except Exception as exc:
@@ -322,6 +360,19 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _tolerate_legacy_code_pages() -> None:
+    """Never crash on a character the console's code page lacks (cp1252, cp437 redirected).
+
+    Files are always written as UTF-8; only what is printed may lose a character, shown as "?".
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if reconfigure is not None and encoding not in ("utf8", "utf_8"):
+            reconfigure(errors="replace")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,6 @@ import click
 from rich.table import Table
 
 from sccm_cep.cli_common import add_plain_row, json_option
-from sccm_cep.directory import discover_sites
 
 if TYPE_CHECKING:
     from sccm_cep.cli import App
@@ -71,6 +70,8 @@ def register_commands(site: click.Group, expected: Any) -> None:
     @click.pass_obj
     def site_discover(app: App, /, as_json: bool, **opts: Any) -> None:
         """List the SCCM sites and management points published in Active Directory."""
+        from sccm_cep.directory import discover_sites
+
         with expected(app):
             rows = discover_sites(opts)
         if as_json:

@@ -10,10 +10,7 @@ import click
 from rich.table import Table
 
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option
-from sccm_cep.diff import diff_documents, load_pair
 from sccm_cep.errors import ConfigError
-from sccm_cep.policy import Action, load_policies
-from sccm_cep.sites import find_site, site_secret
 
 if TYPE_CHECKING:
     from sccm_cep.cli import App
@@ -33,6 +30,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         app: App, site_code: str, from_period: str | None, to_period: str | None, limit: int, as_json: bool
     ) -> None:
         """What changed between two of a site's submissions, section by section."""
+        from sccm_cep.diff import diff_documents, load_pair
+
         with expected(app):
             old, new = load_pair(app.store, site_code, from_period=from_period, to_period=to_period)
         changes = diff_documents(old, new)
@@ -64,6 +63,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def verify_pseudonym(app: App, site_code: str, kind: str, value: str, policies_dir: Path | None) -> None:
         """Print the pseudonym VALUE gets in this site's documents (the secret stays here)."""
+        from sccm_cep.policy import Action, load_policies
+        from sccm_cep.sites import find_site, site_secret
+
         with expected(app):
             policies = load_policies(policies_dir)
             kinds = {

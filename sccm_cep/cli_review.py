@@ -10,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from sccm_cep import approval as approval_mod
-from sccm_cep import catalog as catalog_mod
-from sccm_cep import review as review_mod
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option
 from sccm_cep.files import write_text_atomically
 from sccm_cep.model import Level
-from sccm_cep.policy import load_policies
-from sccm_cep.report_html import render_report
-from sccm_cep.sites import find_site
 
 if TYPE_CHECKING:
+    from sccm_cep import catalog as catalog_mod
+    from sccm_cep import review as review_mod
     from sccm_cep.cli import App
 
 __all__ = ["register_commands"]
@@ -54,6 +50,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def fields(app: App, level: str | None, fmt: str, policies_dir: Path | None, against: str | None) -> None:
         """The field catalog: every field, its source, category, treatment, purpose and level."""
+        from sccm_cep import catalog as catalog_mod
+        from sccm_cep.policy import load_policies
+
         with expected(app):
             policies = load_policies(policies_dir)
             sources = catalog_mod.load_sources()
@@ -93,6 +92,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         as_json: bool,
     ) -> None:
         """Show exactly what SITE would send now, without storing or sending anything."""
+        from sccm_cep import review as review_mod
+        from sccm_cep.policy import load_policies
+
         with expected(app):
             policies = load_policies(policies_dir)
             lv = review_mod.site_level(app.store, code, level)
@@ -126,6 +128,13 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         app: App, code: str, out_file: Path, level: str | None, period: str | None, policies_dir: Path | None
     ) -> None:
         """Write a self-contained HTML report for a reviewer: catalog, contents, suppression, approvals, outbox."""
+        from sccm_cep import approval as approval_mod
+        from sccm_cep import catalog as catalog_mod
+        from sccm_cep import review as review_mod
+        from sccm_cep.policy import load_policies
+        from sccm_cep.report_html import render_report
+        from sccm_cep.sites import find_site
+
         with expected(app):
             policies = load_policies(policies_dir)
             lv = review_mod.site_level(app.store, code, level)
@@ -156,6 +165,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def policy_approve(app: App, by: str, note: str | None, policies_dir: Path | None, as_json: bool) -> None:
         """Record that NAME approved the current policies (their digest), unblocking collection."""
+        from sccm_cep import approval as approval_mod
+        from sccm_cep.policy import load_policies
+
         with expected(app):
             policies = load_policies(policies_dir)
             done = approval_mod.approve(app.store, policies, by=by, note=note)
@@ -169,6 +181,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def policy_history(app: App, as_json: bool) -> None:
         """Every policy approval, newest first."""
+        from sccm_cep import approval as approval_mod
+
         with expected(app):
             rows = approval_mod.history(app.store)
         if as_json:
@@ -183,6 +197,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
 
 
 def _catalog_table(app: App, rows: list[catalog_mod.CatalogRow], digest: str, *, changes: bool) -> None:
+    from sccm_cep import catalog as catalog_mod
+
     connectors = [c for c in catalog_mod.connectors_of(rows) if c != "sccm-cep"]
     table = Table(title=f"Field catalog ({digest})")
     for name in ("section", "record.field", *(f"source ({c})" for c in connectors), "category", "treatment"):
@@ -228,6 +244,8 @@ def _print_preview(app: App, result: review_mod.Preview) -> None:
 
 
 def _print_explanation(app: App, ex: review_mod.Explanation, as_json: bool) -> None:
+    from sccm_cep import review as review_mod
+
     if as_json:
         app.emit_json(
             {

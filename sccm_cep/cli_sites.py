@@ -12,28 +12,15 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from sccm_cep.cadence import Cadence
 from sccm_cep.cli_common import add_plain_row, json_option, policies_option, winrm_options, winrm_settings
 from sccm_cep.cli_discover import ldap_options
 from sccm_cep.cli_discover import register_commands as register_discover
-from sccm_cep.delivery import DeliverySettings, send_pending
-from sccm_cep.directory import discover_sites, find_discovered, ldap_settings
 from sccm_cep.model import Level
-from sccm_cep.participation import collected_fields, join, leave, outbox_rows, record_feedback, status
-from sccm_cep.policy import load_policies
-from sccm_cep.runner import run_due, run_period
-from sccm_cep.sites import (
-    check_site,
-    find_site,
-    register_site,
-    remove_site,
-    rotate_key,
-    view,
-)
-from sccm_cep.store import current_actor
 
 if TYPE_CHECKING:
     from sccm_cep.cli import App
+    from sccm_cep.delivery import SendReport
+    from sccm_cep.runner import RunOutcome
 
 __all__ = ["register_commands"]
 
@@ -54,8 +41,40 @@ def _today(as_of: datetime | None) -> date:
     return as_of.date() if as_of else datetime.now(UTC).date()
 
 
+def _run_summary(outcomes: list[RunOutcome], sending: SendReport | None, unsent: int) -> str:
+    """The outcome line of a run: ``2 sites, 1 submitted PS1 2026-Q4, 1 not due; 1 sent``. Site
+    codes, periods and exit codes only: an error's message can quote what a site returned."""
+    parts = [f"{len(outcomes)} site" + ("" if len(outcomes) == 1 else "s")]
+    for state, words in (
+        ("taken", "submitted"),
+        ("not-due", "not due"),
+        ("not-joined", "not joined"),
+        ("busy", "busy"),
+        ("failed", "failed"),
+    ):
+        these = [o for o in outcomes if o.status == state]
+        if not these:
+            continue
+        named = ""
+        if state in ("taken", "busy", "failed"):
+            named = " " + ", ".join(
+                o.site
+                + (f" {o.period}" if o.period and state == "taken" else "")
+                + (f" (exit {o.exit_code})" if state == "failed" else "")
+                for o in these
+            )
+        parts.append(f"{len(these)} {words}{named}")
+    text = ", ".join(parts)
+    if sending is not None:
+        text += f"; {sending.summary()}"
+    elif unsent:
+        text += f"; {unsent} waiting, no endpoint"
+    return text
+
+
 def register_commands(cli: click.Group, expected: Any) -> None:
     """Add the commands to the root group; ``expected`` turns SccmCepError into an exit."""
+    from sccm_cep.cadence import Cadence
 
     @cli.group()
     def site() -> None:
@@ -97,6 +116,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         **more: Any,
     ) -> None:
         """Register site CODE (3 letters or digits); with --from-ad, start from what AD publishes."""
+        from sccm_cep.directory import discover_sites, find_discovered, ldap_settings
+        from sccm_cep.sites import register_site
+
         with expected(app):
             ad_info = None
             hosts = tuple(h for h in (more.get("winrm_server"), *more.get("winrm_clients", ())) if h)
@@ -133,6 +155,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def site_list(app: App, as_json: bool) -> None:
         """List registered sites."""
+        from sccm_cep.sites import view
+
         with expected(app):
             from sqlalchemy import select
 
@@ -163,6 +187,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def site_show(app: App, code: str, as_json: bool) -> None:
         """Show one site's registration (secrets appear only as references)."""
+        from sccm_cep.sites import find_site, view
+
         with expected(app), app.store.session() as session:
             shown = view(find_site(session, code))
         if as_json:
@@ -177,6 +203,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def site_check(app: App, code: str, as_json: bool) -> None:
         """Connect read-only and confirm the database is site CODE."""
+        from sccm_cep.normalize import sccm_release
+        from sccm_cep.sites import check_site
+
         with expected(app):
             reports = check_site(app.store, code)
         data = [
@@ -185,6 +214,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 "site_code": report.site_code,
                 "version": report.version,
                 "build_number": report.build_number,
+                "release": sccm_release(report.build_number or report.version),
                 "managed_clients": report.managed_clients,
                 "readable": list(report.readable),
                 "missing_optional": list(report.missing_optional),
@@ -196,9 +226,13 @@ def register_commands(cli: click.Group, expected: Any) -> None:
             app.emit_json(data)
             return
         for source, report in reports:
+            release = sccm_release(report.build_number or report.version)
+            # Admins know the release ("2409"); the build and full version are for support cases.
+            known = f"Configuration Manager {release}" if release else "an unknown ConfigMgr release"
             app.say(
-                f"{source}: site {report.site_code}, version {report.version} (build {report.build_number}),"
-                f" {report.managed_clients} managed clients; {len(report.readable)} readable"
+                f"{source}: site {report.site_code}, {known} (version {report.version},"
+                f" build {report.build_number}), {report.managed_clients} managed clients;"
+                f" {len(report.readable)} readable"
             )
             for missing in report.missing_optional:
                 app.say(f"{source}: missing optional {missing}")
@@ -210,12 +244,16 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     @click.pass_obj
     def site_remove(app: App, code: str, yes: bool) -> None:
-        """Remove a site and everything the store holds for it."""
+        """Remove a site, everything the store holds for it, and its keys on this host."""
+        from sccm_cep.sites import remove_site
+
         if not yes:
-            click.confirm(f"Remove site {code.upper()} and its outbox?", abort=True)
+            click.confirm(f"Remove site {code.upper()}, its outbox and its keys on this host?", abort=True)
         with expected(app):
-            remove_site(app.store, code)
+            left = remove_site(app.store, code)
         app.say(f"removed site {code.upper()}")
+        for what in left:
+            app.err.print(f"warning: could not remove {what}", markup=False, highlight=False)
 
     @site.command("rotate-key")
     @click.argument("code")
@@ -223,11 +261,73 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def site_rotate(app: App, code: str, yes: bool) -> None:
         """New pseudonymization secret: later submissions cannot be linked to earlier ones."""
+        from sccm_cep.sites import rotate_key
+
         if not yes:
             click.confirm("Later submissions will not be linkable to earlier ones. Rotate?", abort=True)
         with expected(app):
             shown = rotate_key(app.store, code)
         app.say(f"site {shown.code}: new secret, key version {shown.key_version}")
+        if not app.store.is_sqlite:
+            app.say(
+                f"other hosts sharing this state store need it: sccm-cep site export-key {shown.code}"
+                f" --out FILE here, then sccm-cep site import-key {shown.code} FILE there"
+            )
+
+    passphrase_option = click.option(
+        "--passphrase",
+        "passphrase_ref",
+        metavar="REF",
+        help="The passphrase as a reference (env:NAME, file:PATH, keyring:SERVICE/USER); asked if absent.",
+    )
+
+    def _passphrase(ref: str | None, *, twice: bool) -> str:
+        from sccm_cep.config import resolve_secret
+
+        if ref:
+            return resolve_secret(ref)
+        return str(click.prompt("Passphrase", hide_input=True, confirmation_prompt=twice))
+
+    @site.command("export-key")
+    @click.argument("code")
+    @click.option(
+        "--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False), help="File to write."
+    )
+    @passphrase_option
+    @click.pass_obj
+    def site_export_key(app: App, code: str, out: Path, passphrase_ref: str | None) -> None:
+        """Write the site's key to FILE, encrypted under a passphrase, for another collector host."""
+        from sccm_cep.sites import export_key, find_site
+
+        with expected(app):
+            with app.store.session() as session:
+                find_site(session, code)  # an unknown site is said before the passphrase is asked
+            shown = export_key(app.store, code, out, _passphrase(passphrase_ref, twice=True))
+        app.say(
+            f"site {shown.code}: key version {shown.key_version} written to {out} (encrypted);"
+            f" on the other host: sccm-cep site import-key {shown.code} {out.name}"
+        )
+
+    @site.command("import-key")
+    @click.argument("code")
+    @click.argument("source", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False))
+    @passphrase_option
+    @click.option("--replace", is_flag=True, help="Overwrite a different key this host already holds.")
+    @click.pass_obj
+    def site_import_key(app: App, code: str, source: Path, passphrase_ref: str | None, replace: bool) -> None:
+        """Keep the key from an export-key FILE on this host (protected; never printed)."""
+        from sccm_cep.sites import find_site, import_key
+
+        with expected(app):
+            with app.store.session() as session:
+                find_site(session, code)
+            outcome = import_key(
+                app.store, code, source, _passphrase(passphrase_ref, twice=False), replace=replace
+            )
+        if outcome == "unchanged":
+            app.say(f"site {code.upper()}: this host already holds that key")
+        else:
+            app.say(f"site {code.upper()}: key {outcome}")
 
     @cli.command("join")
     @click.argument("site_code", metavar="SITE")
@@ -255,6 +355,12 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         as_json: bool,
     ) -> None:
         """Join the program: shows exactly what will be collected, then asks."""
+        from sccm_cep.cadence import Cadence
+        from sccm_cep.participation import collected_fields, join
+        from sccm_cep.policy import load_policies
+        from sccm_cep.sites import find_site
+        from sccm_cep.store import current_actor
+
         with expected(app):
             policies = load_policies(policies_dir)
             with app.store.session() as session:
@@ -279,6 +385,7 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 today=_today(as_of),
                 actor=current_actor(),
                 policies=policies,
+                approved_at=as_of,  # the simulated calendar dates the approval too
             )
         if as_json:
             app.emit_json(
@@ -302,6 +409,9 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def leave_cmd(app: App, site_code: str, yes: bool, as_of: datetime | None, as_json: bool) -> None:
         """Leave at once: stop collection, purge unsent submissions, queue a deletion request."""
+        from sccm_cep.participation import leave
+        from sccm_cep.store import current_actor
+
         if not yes:
             click.confirm(f"Stop all collection for site {site_code.upper()}?", abort=True)
         with expected(app):
@@ -320,6 +430,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def status_cmd(app: App, as_of: datetime | None, as_json: bool) -> None:
         """Every site: joined or not, level, cadence, last and next submission."""
+        from sccm_cep.participation import status
+
         with expected(app):
             rows = status(app.store, today=_today(as_of))
         if as_json:
@@ -367,6 +479,11 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         """Take due submissions into the outbox, then send them when a receiver is configured.
 
         Exit 10 if a site failed; else the sending's code (4 unreachable, 11 quarantined)."""
+        from sccm_cep.delivery import DeliverySettings, count_unsent, send_pending
+        from sccm_cep.oplog import note_outcome
+        from sccm_cep.policy import load_policies
+        from sccm_cep.runner import run_due, run_period
+
         if due == bool(period):
             raise click.UsageError("give either --due or --period (with one --site)")
         if period and len(site_codes) != 1:
@@ -379,9 +496,26 @@ def register_commands(cli: click.Group, expected: Any) -> None:
                 outcomes = run_due(app.store, policies, today=_today(as_of), sites=site_codes)
             settings = DeliverySettings.resolve(endpoint=endpoint)
             sending = None
+            unsent = 0
             if settings.endpoint:
                 only = site_codes[0] if len(site_codes) == 1 else None
                 sending = send_pending(app.store, settings, site=only)
+            else:
+                unsent = count_unsent(app.store, sites=site_codes)
+        note_outcome(
+            _run_summary(outcomes, sending, unsent),
+            command="run --due" if due else f"run --period {period}",
+        )
+        if unsent:
+            # Said every time (on standard error, so cron mails it): nothing leaves without it.
+            app.err.print(
+                f"{unsent} document(s) wait to be sent and no receiver is configured: give --endpoint URL,"
+                ' set SCCM_CEP_ENDPOINT, or put "endpoint" in delivery.json in the data folder;'
+                " for an air-gapped site, 'sccm-cep bundle prepare --site CODE --out FILE'",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         sent = list(sending.results) if sending else []
         if as_json:
             app.emit_json(
@@ -430,6 +564,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
     @click.pass_obj
     def outbox_list(app: App, site_code: str | None, as_json: bool) -> None:
         """List every submission and deletion request the store holds."""
+        from sccm_cep.participation import outbox_rows
+
         with expected(app):
             rows = outbox_rows(app.store, site=site_code)
         if as_json:
@@ -462,6 +598,8 @@ def register_commands(cli: click.Group, expected: Any) -> None:
         app: App, site_code: str, score: int, comment: str | None, as_of: datetime | None, as_json: bool
     ) -> None:
         """Answer the quarterly question; it goes out with the period's submission."""
+        from sccm_cep.participation import record_feedback
+
         with expected(app):
             period = record_feedback(app.store, site_code, score=score, comment=comment, today=_today(as_of))
         if as_json:

@@ -145,11 +145,15 @@ class PolicySet:
 
 
 def default_policy_dir() -> Path:
-    """The reviewed policies shipped with the project."""
+    """The reviewed policies shipped with the project: inside the wheel, or the checkout's."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "policies", here / "policies"):
-        if candidate.is_dir():
-            return candidate
+    installed, checkout = here / "policies", here.parent / "policies"
+    if installed.is_dir():
+        return installed
+    # Only a source checkout has pyproject.toml beside it; in site-packages a folder named
+    # "policies" next to the package could belong to anything.
+    if checkout.is_dir() and (here.parent / "pyproject.toml").is_file():
+        return checkout
     raise PolicyError(
         "no policies folder found next to the installed package",
         hint="pass --policies DIR pointing at the policies/*.yaml files",

@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from sccm_cep.errors import ConfigError
+from sccm_cep.extras import require
 from sccm_cep.participation import DELETION_SCHEMA
 from sccm_cep.submission import SCHEMA_VERSION, load_schema
 
@@ -310,8 +311,7 @@ class Receiver:
         max_in_flight: int = MAX_IN_FLIGHT,
         threads: int = 8,
     ) -> None:
-        from waitress.server import create_server
-
+        create_server = require("waitress.server").create_server
         self.engine = open_receiver_db(db)
         self.app = ReceiverApp(self.engine, max_body=max_body, max_in_flight=max_in_flight)
         self.server: Any = create_server(

@@ -2,41 +2,40 @@
 
 from __future__ import annotations
 
-from connectors.ldap.command import count_command, discover_command, site_row
-from connectors.ldap.directory import AUTH_METHODS, Auth, Entry, LdapDirectory, LdapUrl, parse_ldap_url
-from connectors.ldap.discovery import (
-    COMPUTER_FILTER,
-    Capabilities,
-    DiscoveredSite,
-    ManagementPoint,
-    count_enabled_computers,
-    discover,
-    parse_capabilities,
-    system_management_dn,
-)
-from connectors.ldap.srv import SrvRecord, SrvResolver, domain_base, find_ldap_servers, local_domain
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "AUTH_METHODS",
-    "COMPUTER_FILTER",
-    "Auth",
-    "Capabilities",
-    "DiscoveredSite",
-    "Entry",
-    "LdapDirectory",
-    "LdapUrl",
-    "ManagementPoint",
-    "SrvRecord",
-    "SrvResolver",
-    "count_command",
-    "count_enabled_computers",
-    "discover",
-    "discover_command",
-    "domain_base",
-    "find_ldap_servers",
-    "local_domain",
-    "parse_capabilities",
-    "parse_ldap_url",
-    "site_row",
-    "system_management_dn",
-]
+# Names load on first use, so reading the data-only submodules (sources.py: which field
+# comes from where) needs none of the optional libraries the connector talks through.
+_WHERE = {
+    "AUTH_METHODS": ".directory",
+    "Auth": ".directory",
+    "COMPUTER_FILTER": ".discovery",
+    "Capabilities": ".discovery",
+    "DiscoveredSite": ".discovery",
+    "Entry": ".directory",
+    "LdapDirectory": ".directory",
+    "LdapUrl": ".directory",
+    "ManagementPoint": ".discovery",
+    "SrvRecord": ".srv",
+    "SrvResolver": ".srv",
+    "count_command": ".command",
+    "count_enabled_computers": ".discovery",
+    "discover": ".discovery",
+    "discover_command": ".command",
+    "domain_base": ".srv",
+    "find_ldap_servers": ".srv",
+    "local_domain": ".srv",
+    "parse_capabilities": ".discovery",
+    "parse_ldap_url": ".directory",
+    "site_row": ".command",
+    "system_management_dn": ".discovery",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_WHERE[name], __name__), name)

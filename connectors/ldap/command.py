@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from connectors.ldap.directory import Auth, LdapDirectory
-from connectors.ldap.discovery import DiscoveredSite, count_enabled_computers, discover
-from connectors.ldap.srv import SrvResolver, domain_base, find_ldap_servers, local_domain
 from sccm_cep.errors import ConfigError, SourceUnreachable
+
+from .directory import Auth, LdapDirectory
+from .discovery import DiscoveredSite, count_enabled_computers, discover
+from .srv import SrvResolver, domain_base, find_ldap_servers, local_domain
 
 __all__ = ["count_command", "discover_command", "site_row"]
 

@@ -528,7 +528,8 @@ def _require_gssapi() -> None:
     if importlib.util.find_spec("gssapi") is None and importlib.util.find_spec("winkerberos") is None:
         raise ConfigError(
             "Kerberos binds need the gssapi package (winkerberos on Windows)",
-            hint="pip install 'sccm-cep[kerberos]' (on Linux it builds against libkrb5-dev)",
+            hint="pip install 'sccm-cep[kerberos]' (gssapi; on Windows it brings winkerberos instead;"
+            " on Linux gssapi builds against libkrb5-dev)",
         )
 
 

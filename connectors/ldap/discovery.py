@@ -12,8 +12,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from connectors.ldap.directory import Entry, LdapDirectory, _NoSuchObject
 from sccm_cep.errors import ConfigError, NotAnSccmSite
+
+from .directory import Entry, LdapDirectory, _NoSuchObject
 
 __all__ = [
     "COMPUTER_FILTER",

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from connectors.sccm_sql.connector import SqlConnector
+from .connector import SqlConnector
 
 __all__ = ["SqlConnector"]

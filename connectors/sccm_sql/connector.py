@@ -19,9 +19,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from connectors.rows import as_int, as_text, record_values, type_hints
-from connectors.sccm_sql import statements as st
-from connectors.sccm_sql import views as v
 from sccm_cep import model as m
 from sccm_cep.connector import CheckReport, CollectionRequest
 from sccm_cep.errors import (
@@ -32,6 +29,10 @@ from sccm_cep.errors import (
     SourceQueryError,
     SourceUnreachable,
 )
+
+from ..rows import as_int, as_text, record_values, type_hints
+from . import statements as st
+from . import views as v
 
 __all__ = ["SqlConnector"]
 

@@ -24,8 +24,9 @@ from sqlalchemy import (
     select,
 )
 
-from connectors.sccm_sql import views as v
 from sccm_cep import model as m
+
+from . import views as v
 
 __all__ = ["PLANS", "Plan", "managed_ids"]
 

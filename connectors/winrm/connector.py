@@ -15,10 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from connectors.winrm import mapping
-from connectors.winrm.scripts import load_script
-from connectors.winrm.settings import HostAddress, WinRMSettings, parse_host
-from connectors.winrm.transport import Session, SessionFactory, default_factory
 from sccm_cep import model as m
 from sccm_cep.config import resolve_secret
 from sccm_cep.connector import CheckReport, CollectionRequest
@@ -29,6 +25,11 @@ from sccm_cep.errors import (
     SourceQueryError,
     SourceUnreachable,
 )
+
+from . import mapping
+from .scripts import load_script
+from .settings import HostAddress, WinRMSettings, parse_host
+from .transport import Session, SessionFactory, default_factory
 
 __all__ = ["WinRMConnector"]
 

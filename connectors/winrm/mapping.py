@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.rows import record_values, type_hints
 from sccm_cep import model as m
+
+from ..rows import record_values, type_hints
 
 __all__ = ["CLIENT_RECORDS", "SITE_RECORDS", "ClientCounts", "site_rows"]
 

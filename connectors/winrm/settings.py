@@ -54,6 +54,9 @@ def parse_host(spec: str) -> HostAddress:
     return HostAddress(host, port)
 
 
+DEFAULT_CONFIGURATION = "Microsoft.PowerShell"
+
+
 @dataclass(frozen=True, slots=True)
 class WinRMSettings:
     """How to reach hosts over WS-Management; defaults are HTTPS 5986 with certificate validation."""
@@ -69,7 +72,7 @@ class WinRMSettings:
     encryption: Literal["auto", "always", "never"] = "auto"
     certificate_pem: str | None = None
     certificate_key_pem: str | None = None
-    configuration_name: str = "Microsoft.PowerShell"
+    configuration_name: str = DEFAULT_CONFIGURATION
     connection_timeout: int = 10
     operation_timeout: int = 20
     read_timeout: int = 30
@@ -87,6 +90,13 @@ class WinRMSettings:
             raise ConfigError(f"unknown WinRM transport '{self.transport}'", hint="use psrp or winrm")
         if self.auth not in AUTHS:
             raise ConfigError(f"unknown WinRM auth '{self.auth}'", hint=f"use one of {', '.join(AUTHS)}")
+        if self.transport == "winrm" and self.configuration_name != DEFAULT_CONFIGURATION:
+            # pywinrm runs commands through WinRS (the cmd shell); only PSRP opens a named
+            # PowerShell session configuration such as a JEA endpoint.
+            raise ConfigError(
+                f"the session configuration '{self.configuration_name}' needs the psrp transport",
+                hint="use --winrm-transport psrp with --winrm-configuration",
+            )
         if self.read_timeout <= self.operation_timeout:
             raise ConfigError(
                 "the WinRM read timeout must be longer than the operation timeout",

@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
-import requests
-
-from connectors.winrm.settings import HostAddress, WinRMSettings
 from sccm_cep.errors import ConfigError, SccmCepError, SourceAuthError, SourceQueryError, SourceUnreachable
+
+from .settings import HostAddress, WinRMSettings
 
 __all__ = ["PsrpSession", "Session", "SessionFactory", "WinrmSession", "default_factory"]
 
@@ -263,6 +262,9 @@ def translate_error(exc: BaseException, address: HostAddress, doing: str) -> Scc
             hint="check the user and the password reference; the account needs WinRM access"
             " (Remote Management Users or the JEA endpoint)",
         )
+    # requests arrives with the winrm extra; an error can only be one of its types if it is there.
+    import requests
+
     if isinstance(exc, requests.exceptions.Timeout):
         return SourceUnreachable(
             f"{address} did not answer in time while {doing}",

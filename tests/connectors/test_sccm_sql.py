@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
-from connectors.sccm_sql import SqlConnector
-from connectors.sccm_sql import statements as st
 from sccm_cep.errors import ConfigError, NotAnSccmSite, SourceAuthError, SourceUnreachable
 from sccm_cep.model import RECORD_TYPES, Level
 from sccm_cep.pipeline import build_request
 from sccm_cep.policy import load_policies
+from sccm_cep_connectors.sccm_sql import SqlConnector
+from sccm_cep_connectors.sccm_sql import statements as st
 
 ALL_FIELDS = {rt.NAME: frozenset(f for f in rt.__dataclass_fields__) for rt in RECORD_TYPES}
 

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connectors.sccm_sql import views
-from connectors.sccm_sql.sources import SOURCES as SQL_SOURCES
-from connectors.sccm_sql.statements import PLANS
-from connectors.winrm.mapping import CLIENT_RECORDS, SITE_RECORDS
-from connectors.winrm.sources import SOURCES as WINRM_SOURCES
 from sccm_cep import model as m
 from sccm_cep.catalog import build_catalog, compare, filter_level, load_sources, render_markdown
 from sccm_cep.cli import cli
 from sccm_cep.derive import DERIVED_INPUTS
 from sccm_cep.policy import load_policies
+from sccm_cep_connectors.sccm_sql import views
+from sccm_cep_connectors.sccm_sql.sources import SOURCES as SQL_SOURCES
+from sccm_cep_connectors.sccm_sql.statements import PLANS
+from sccm_cep_connectors.winrm.mapping import CLIENT_RECORDS, SITE_RECORDS
+from sccm_cep_connectors.winrm.sources import SOURCES as WINRM_SOURCES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "fields.md"
 REGENERATE = ".venv/bin/sccm-cep fields --format markdown > docs/fields.md"

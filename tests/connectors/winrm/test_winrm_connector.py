@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from connectors.sccm_sql import SqlConnector
-from connectors.winrm import WinRMConnector
 from fixtures.synthetic_site import CANARIES
 from sccm_cep import model as m
 from sccm_cep.anonymize import SiteSecret
@@ -18,6 +16,8 @@ from sccm_cep.derive import derive
 from sccm_cep.errors import ConfigError, SourceAuthError, SourceError, SourceQueryError, SourceUnreachable
 from sccm_cep.pipeline import build_request, run_export
 from sccm_cep.policy import load_policies
+from sccm_cep_connectors.sccm_sql import SqlConnector
+from sccm_cep_connectors.winrm import WinRMConnector
 from tests.support.wsman import Lab
 from tests.support.wsman.server import PASSWORD, USER
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.winrm import WinRMConnector
-from connectors.winrm.mapping import CLIENT_RECORDS, ClientCounts
 from sccm_cep import model as m
 from sccm_cep.connector import CollectionRequest
+from sccm_cep_connectors.winrm import WinRMConnector
+from sccm_cep_connectors.winrm.mapping import CLIENT_RECORDS, ClientCounts
 
 INVENTORY: dict[str, Any] = {
     "ClientId": "GUID:0000-TEST",

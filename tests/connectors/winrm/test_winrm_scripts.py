@@ -8,7 +8,7 @@ import pytest
 import tree_sitter
 import tree_sitter_powershell
 
-from connectors.winrm.scripts import load_script, script_names
+from sccm_cep_connectors.winrm.scripts import load_script, script_names
 
 FORBIDDEN = [
     r"Win32_Product",

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 import pytest
 from ldap3 import SUBTREE, Connection, Server
 
-from connectors.ldap import (
+from sccm_cep.errors import ConfigError, NotAnSccmSite, SourceAuthError, SourceUnreachable
+from sccm_cep_connectors.ldap import (
     LdapDirectory,
     SrvRecord,
     count_enabled_computers,
     discover,
     discover_command,
 )
-from sccm_cep.errors import ConfigError, NotAnSccmSite, SourceAuthError, SourceUnreachable
 from tests.services.ldap.slapd import COMPUTERS, SOFT_SIZE_LIMIT, SVC_DN, Slapd, enabled_computers
 
 CORP, EMEA, PLAIN = "DC=corp,DC=example", "DC=emea,DC=example", "DC=plain,DC=example"

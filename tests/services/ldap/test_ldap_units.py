@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import connectors.ldap as ldap_pkg
-from connectors.ldap import (
+import sccm_cep_connectors.ldap as ldap_pkg
+from sccm_cep.errors import ConfigError, SourceUnreachable
+from sccm_cep_connectors.ldap import (
     LdapDirectory,
     SrvRecord,
     domain_base,
@@ -13,7 +14,6 @@ from connectors.ldap import (
     parse_capabilities,
     parse_ldap_url,
 )
-from sccm_cep.errors import ConfigError, SourceUnreachable
 
 
 def test_all_names_the_public_surface_and_nothing_missing() -> None:

@@ -21,7 +21,7 @@ from psrpcore import ServerPipeline, ServerRunspacePool, StreamType
 from psrpcore._payload import PSRPPayload
 from psrpcore.types import PSInvocationState
 
-from connectors.winrm.scripts import load_script, script_names
+from sccm_cep_connectors.winrm.scripts import load_script, script_names
 
 __all__ = ["Host", "Lab", "start_lab"]
 
