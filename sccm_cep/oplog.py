@@ -81,7 +81,10 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         self._reported = False
 
     def _open(self) -> io.TextIOWrapper:
-        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        from sccm_cep.platform import make_private_folder
+
+        # The log names sites and documents: it gets the data folder's protection, not the umask.
+        make_private_folder(Path(self.baseFilename).parent)
         return super()._open()
 
     def emit(self, record: logging.LogRecord) -> None:
