@@ -25,9 +25,9 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 
 from fixtures.synthetic_site import build_site, pg_schema_url
+from sccm_cep.export.pipeline import build_request
 from sccm_cep.model import Level
-from sccm_cep.pipeline import build_request
-from sccm_cep.policy import load_policies
+from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.sccm_sql import statements as st
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sccm_cep.cli import cli
+from sccm_cep.cli.app import cli
 
 
 def peak_rss_kib() -> int:

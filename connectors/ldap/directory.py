@@ -22,7 +22,6 @@ from urllib.parse import unquote, urlsplit
 from ldap3 import ANONYMOUS, BASE, DSA, GSSAPI, NTLM, SASL, SIMPLE, SUBTREE, Connection, Server, Tls
 from ldap3.core import exceptions as lx
 
-from sccm_cep.config import resolve_secret
 from sccm_cep.errors import (
     ConfigError,
     SccmCepError,
@@ -31,6 +30,7 @@ from sccm_cep.errors import (
     SourceQueryError,
     SourceUnreachable,
 )
+from sccm_cep.platform.config import resolve_secret
 
 __all__ = ["AUTH_METHODS", "Auth", "Entry", "LdapDirectory", "LdapUrl", "parse_ldap_url"]
 

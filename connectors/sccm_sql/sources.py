@@ -1,6 +1,6 @@
 """Where each canonical field comes from in the site database, declared for the field catalog.
 
-Read off ``statements.py`` (and the derivations in ``sccm_cep.derive``): record → field →
+Read off ``statements.py`` (and the derivations in ``sccm_cep.export.derive``): record → field →
 ``v_View.Column``, or ``derived from …`` for values computed from other fields. Declaring the
 map here changes nothing the connector reads; a test keeps it in step with the statements.
 """

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sccm_cep import model as m
-from sccm_cep.config import resolve_secret
 from sccm_cep.connector import CheckReport, CollectionRequest
 from sccm_cep.errors import (
     ConfigError,
@@ -25,6 +24,7 @@ from sccm_cep.errors import (
     SourceQueryError,
     SourceUnreachable,
 )
+from sccm_cep.platform.config import resolve_secret
 
 from . import mapping
 from .scripts import load_script
@@ -243,7 +243,7 @@ class _WinRMStream:
 
 
 def _raw_fields(record: str) -> frozenset[str]:
-    from sccm_cep.derive import DERIVED_INPUTS
+    from sccm_cep.export.derive import DERIVED_INPUTS
 
     rt = m.record_type(record)
     names = {f for f in rt.__dataclass_fields__ if f != rt.WEIGHT}

@@ -22,14 +22,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select, update
 
-from sccm_cep.config import data_dir
+from sccm_cep.collector.sites import find_site
+from sccm_cep.collector.store import Outbox, Store
 from sccm_cep.delivery.outbox import RETRY_STATES, document_of
 from sccm_cep.delivery.upload import BundleError, DeliverySettings, Document, Outcome, Uploader
 from sccm_cep.errors import ConfigError, OutputError
-from sccm_cep.files import atomic_output, write_text_atomically
 from sccm_cep.platform import make_private_folder, write_private_file
-from sccm_cep.sites import find_site
-from sccm_cep.store import Outbox, Store
+from sccm_cep.platform.config import data_dir
+from sccm_cep.platform.files import atomic_output, write_text_atomically
 
 __all__ = [
     "BundleInfo",

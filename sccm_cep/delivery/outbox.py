@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
+from sccm_cep.collector.sites import find_site
+from sccm_cep.collector.store import Outbox, Site, Store
 from sccm_cep.delivery.testhook import pause_at
 from sccm_cep.delivery.upload import DeliverySettings, Document, Outcome, Uploader
 from sccm_cep.errors import ConfigError
-from sccm_cep.sites import find_site
-from sccm_cep.store import Outbox, Site, Store
 
 __all__ = [
     "RETRY_STATES",

@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 
-from sccm_cep.config import data_dir
+from sccm_cep.contract.submission import ENVELOPE
 from sccm_cep.errors import ConfigError, SccmCepError
-from sccm_cep.submission import ENVELOPE
+from sccm_cep.platform.config import data_dir
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -13,9 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.dialects import mssql, postgresql, sqlite
 
 from sccm_cep.errors import ConfigError, NotAnSccmSite, SourceAuthError, SourceUnreachable
+from sccm_cep.export.pipeline import build_request
 from sccm_cep.model import RECORD_TYPES, Level
-from sccm_cep.pipeline import build_request
-from sccm_cep.policy import load_policies
+from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.sccm_sql import statements as st
 

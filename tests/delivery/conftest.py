@@ -19,9 +19,9 @@ from sqlalchemy import delete, select
 
 from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
 from sccm_cep.cli import cli
+from sccm_cep.collector.store import Outbox, Store
 from sccm_cep.delivery import DeliverySettings
-from sccm_cep.receiver import Receiver, open_receiver_db, received_documents
-from sccm_cep.store import Outbox, Store
+from sccm_cep.receiver.app import Receiver, open_receiver_db, received_documents
 
 
 @pytest.fixture(scope="session")

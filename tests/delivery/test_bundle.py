@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from fixtures.synthetic_site import CANARIES
 from sccm_cep.cli import cli
+from sccm_cep.collector.store import Store, utcnow
 from sccm_cep.delivery import BundleError, prepare_bundle, read_bundle
-from sccm_cep.receiver import Receiver
-from sccm_cep.store import Store, utcnow
+from sccm_cep.receiver.app import Receiver
 from tests.delivery.conftest import rows
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from sccm_cep.collector.store import Store
 from sccm_cep.delivery.testhook import PAUSE_STEPS
-from sccm_cep.receiver import Receiver, received_documents
-from sccm_cep.store import Store
+from sccm_cep.receiver.app import Receiver, received_documents
 from tests.delivery.conftest import rows
 
 SCCM_CEP = str(Path(sys.executable).with_name("sccm-cep"))

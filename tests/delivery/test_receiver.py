@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from sccm_cep.cli import cli
+from sccm_cep.collector.store import Store
 from sccm_cep.delivery import DeliverySettings, send_pending
-from sccm_cep.receiver import Fault, Receiver, received_documents
-from sccm_cep.store import Store
+from sccm_cep.receiver.app import Fault, Receiver, received_documents
 from tests.delivery.conftest import document, rows
 
 
@@ -62,7 +62,7 @@ def test_refusals_say_why(store: Store, receiver: Receiver) -> None:
 
 
 def test_a_gzip_bomb_stops_at_the_cap(receiver: Receiver, monkeypatch: Any) -> None:
-    import sccm_cep.receiver as mod
+    import sccm_cep.receiver.app as mod
 
     monkeypatch.setattr(mod, "MAX_JSON", 1000)
     answer = _post(receiver, "/v1/submission/1.0/" + "0" * 36, b" " * 5000)

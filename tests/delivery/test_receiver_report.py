@@ -9,8 +9,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from sccm_cep.cli import cli
-from sccm_cep.receiver import Receiver
-from sccm_cep.receiver_report import nps
+from sccm_cep.receiver.app import Receiver
+from sccm_cep.receiver.report import nps
 
 SITES = ("PS1", "PS2", "PS3")
 

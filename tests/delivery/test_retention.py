@@ -9,9 +9,9 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 from sccm_cep.cli import cli
+from sccm_cep.collector.store import Store
 from sccm_cep.delivery import DeliverySettings, apply_retention, send_pending, show_document
-from sccm_cep.receiver import Receiver
-from sccm_cep.store import Store
+from sccm_cep.receiver.app import Receiver
 from tests.delivery.conftest import Clock, rows
 
 

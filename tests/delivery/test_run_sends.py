@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from fixtures.synthetic_site import CANARIES
 from sccm_cep.cli import cli
-from sccm_cep.receiver import Receiver
+from sccm_cep.receiver.app import Receiver
 
 
 def test_run_due_takes_then_sends_and_a_second_run_sends_nothing(state_url: str, receiver: Receiver) -> None:

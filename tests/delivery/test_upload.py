@@ -14,13 +14,13 @@ from click.testing import CliRunner
 from sqlalchemy import update
 
 from sccm_cep.cli import cli
+from sccm_cep.cli.oplog import log_path
+from sccm_cep.collector.store import Outbox, Store
+from sccm_cep.contract.submission import canonical_json
 from sccm_cep.delivery import DeliverySettings, Document, Uploader, check_endpoint, send_pending
 from sccm_cep.delivery import outbox as outbox_mod
 from sccm_cep.errors import ConfigError
-from sccm_cep.oplog import log_path
-from sccm_cep.receiver import Fault, Receiver
-from sccm_cep.store import Outbox, Store
-from sccm_cep.submission import canonical_json
+from sccm_cep.receiver.app import Fault, Receiver
 from tests.delivery.conftest import Clock, document, rows
 
 

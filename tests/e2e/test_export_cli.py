@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from fixtures.synthetic_site import CANARIES
 from sccm_cep.cli import cli
+from sccm_cep.contract.submission import load_schema
 from sccm_cep.normalize import split_product
-from sccm_cep.submission import load_schema
 
 LEVELS = ["basic", "enhanced"]
 

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sccm_cep.cli import cli
-from sccm_cep.store import Store
+from sccm_cep.collector.store import Store
 
 STORES = Path(__file__).resolve().parents[2] / "fixtures" / "stores"
 
@@ -347,7 +347,7 @@ def test_verify_pseudonym_matches_the_document(cep: Cli, sqlite_site: str) -> No
 
 
 def test_an_unapproved_policy_change_stops_runs_until_approved(cep: Cli, tmp_path: Path) -> None:
-    from sccm_cep.policy import default_policy_dir
+    from sccm_cep.privacy.policy import default_policy_dir
 
     cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
     changed = tmp_path / "policies"

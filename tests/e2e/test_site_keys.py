@@ -17,7 +17,7 @@ from keyring.backend import KeyringBackend
 from sqlalchemy import create_engine, select, text
 
 from sccm_cep.cli import cli
-from sccm_cep.store import Site, Store
+from sccm_cep.collector.store import Site, Store
 
 PASSPHRASE = "Tr4nsfer-Passphrase-Never-Shown"
 MISSING = "site PS1: its key (version 1) is not on this host"

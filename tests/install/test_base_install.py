@@ -59,7 +59,7 @@ def test_every_command_shows_its_help_with_only_the_base_dependencies() -> None:
     out = base_only(
         "import click, json\n"
         "from click.testing import CliRunner\n"
-        "from sccm_cep.cli import cli\n"
+        "from sccm_cep.cli.app import cli\n"
         "def walk(group, path):\n"
         "    for name, cmd in sorted(group.commands.items()):\n"
         "        yield [*path, name]\n"
@@ -77,7 +77,7 @@ def test_every_command_shows_its_help_with_only_the_base_dependencies() -> None:
 # Each optional part, the command that needs it, and the extra the hint must name.
 _RUN = """
 import contextlib, io, json, sys
-from sccm_cep.cli import main
+from sccm_cep.cli.app import main
 err = io.StringIO()
 sys.argv = ["sccm-cep", *json.loads({args!r})]
 with contextlib.redirect_stderr(err):

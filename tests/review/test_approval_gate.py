@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from sccm_cep.approval import require_approval, snapshot_path
+from sccm_cep.collector.store import Store
 from sccm_cep.errors import PolicyError
-from sccm_cep.policy import load_policies
-from sccm_cep.store import Store
+from sccm_cep.privacy.approval import require_approval, snapshot_path
+from sccm_cep.privacy.policy import load_policies
 
 
 def _weaken(policies: Path) -> None:

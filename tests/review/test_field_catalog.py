@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from sccm_cep import model as m
-from sccm_cep.catalog import build_catalog, compare, filter_level, load_sources, render_markdown
 from sccm_cep.cli import cli
-from sccm_cep.derive import DERIVED_INPUTS
-from sccm_cep.policy import load_policies
+from sccm_cep.export.derive import DERIVED_INPUTS
+from sccm_cep.privacy.catalog import build_catalog, compare, filter_level, load_sources, render_markdown
+from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import views
 from sccm_cep_connectors.sccm_sql.sources import SOURCES as SQL_SOURCES
 from sccm_cep_connectors.sccm_sql.statements import PLANS

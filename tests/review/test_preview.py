@@ -10,7 +10,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from sccm_cep.cli import cli
-from sccm_cep.review import LOCAL_ONLY
+from sccm_cep.review.preview import LOCAL_ONLY
 
 
 def test_preview_shows_the_document_export_writes_and_stores_nothing(

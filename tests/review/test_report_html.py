@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fixtures.synthetic_site import CANARIES
-from sccm_cep.report_html import SECTION_TITLES, bar_chart
+from sccm_cep.review.report_html import SECTION_TITLES, bar_chart
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

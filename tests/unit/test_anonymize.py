@@ -7,9 +7,9 @@ from datetime import date, datetime
 import pytest
 
 from sccm_cep import model as m
-from sccm_cep.anonymize import OTHER, AnonymizedSubmission, Anonymizer, SiteSecret
 from sccm_cep.model import Level
-from sccm_cep.policy import load_policies
+from sccm_cep.privacy.anonymize import OTHER, AnonymizedSubmission, Anonymizer, SiteSecret
+from sccm_cep.privacy.policy import load_policies
 
 SECRET = SiteSecret(bytes(range(32)))
 REFERENCE = date(2026, 12, 31)

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import pytest
 
-from sccm_cep.cli import EXIT_CANCELLED, cli, main
-from sccm_cep.cli_help import EXAMPLES
+from sccm_cep.cli.app import EXIT_CANCELLED, cli, main
+from sccm_cep.cli.help import EXAMPLES
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from sccm_cep import doctor
-from sccm_cep.doctor import Check, has_errors, run_checks
+from sccm_cep.collector import doctor
+from sccm_cep.collector.doctor import Check, has_errors, run_checks
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CANARY = "canary-Pw-7f3a"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sccm_cep import oplog
+from sccm_cep.cli import oplog
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def configured(data_dir: Path) -> Iterator[Path]:
 
 def test_the_file_gets_outcome_lines_and_warnings_but_not_progress(configured: Path, data_dir: Path) -> None:
     assert configured == data_dir / "logs" / "sccm-cep.log"
-    logging.getLogger("sccm_cep.runner").info("collecting software from sccm_sql")
+    logging.getLogger("sccm_cep.collector.runner").info("collecting software from sccm_sql")
     logging.getLogger("sccm_cep.ops").info("run --due: 1 site, 1 not due; exit 0")
     logging.getLogger("sccm_cep.delivery").warning("a warning of ours")
     logging.getLogger("httpx").warning("a library's warning")

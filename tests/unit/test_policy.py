@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sccm_cep.errors import PolicyError
-from sccm_cep.policy import Action, default_policy_dir, load_policies
+from sccm_cep.privacy.policy import Action, default_policy_dir, load_policies
 
 
 @pytest.fixture

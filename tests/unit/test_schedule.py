@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from sccm_cep import cli_ops, schedule
 from sccm_cep.cli import cli
+from sccm_cep.cli import ops as cli_ops
+from sccm_cep.collector import schedule
 from sccm_cep.errors import ConfigError
 
 NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
@@ -335,9 +336,9 @@ def test_windows_task_names_the_program_by_absolute_path_and_sets_a_working_dire
 
 def test_windows_task_through_python_dash_m() -> None:
     python = r"C:\Program Files\Python312\python.exe"
-    rendered = _render("windows-task", executable=python, executable_args=("-m", "sccm_cep.cli"))
+    rendered = _render("windows-task", executable=python, executable_args=("-m", "sccm_cep.cli.app"))
     info = schedule.carried("windows-task", rendered)
-    assert info["command"].startswith(f'"{python}" -m sccm_cep.cli --data-dir ')
+    assert info["command"].startswith(f'"{python}" -m sccm_cep.cli.app --data-dir ')
     assert info["data_dir"] == WIN_DATA and info["state"] == STATE
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from sccm_cep.scrub import KINDS, scrub, scrub_findings
+from sccm_cep.privacy.scrub import KINDS, scrub, scrub_findings
 
 TEN_MB = 10 * 1024 * 1024
 

@@ -10,11 +10,13 @@ import jsonschema
 import pytest
 
 from sccm_cep import model as m
-from sccm_cep.anonymize import AnonymizedPart, Anonymizer, SiteSecret
+from sccm_cep.contract.submission import load_schema
 from sccm_cep.errors import SubmissionError
+from sccm_cep.export.schema import build_schema
+from sccm_cep.export.write import write_submission
 from sccm_cep.model import Level
-from sccm_cep.policy import load_policies
-from sccm_cep.submission import build_schema, load_schema, write_submission
+from sccm_cep.privacy.anonymize import AnonymizedPart, Anonymizer, SiteSecret
+from sccm_cep.privacy.policy import load_policies
 
 SECRET = SiteSecret(b"k" * 32)
 
@@ -37,7 +39,7 @@ def _doc(level: Level = Level.BASIC, software: list[m.Record] | None = None):  #
 
 
 def test_committed_schema_matches_the_model() -> None:
-    assert load_schema() == build_schema(), "run: python -m sccm_cep.schemas to regenerate"
+    assert load_schema() == build_schema(), "run: python -m sccm_cep.export.schema to regenerate"
 
 
 def test_written_document_validates_and_is_canonical(tmp_path: Path) -> None:

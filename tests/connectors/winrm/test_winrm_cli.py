@@ -107,7 +107,7 @@ def test_with_both_sources_the_policy_decides_per_section(
 ) -> None:
     import shutil
 
-    from sccm_cep.policy import default_policy_dir
+    from sccm_cep.privacy.policy import default_policy_dir
 
     def export(policies: Path | None, out: str) -> dict[str, Any]:
         extra = ["--policies", str(policies)] if policies else []

@@ -10,12 +10,12 @@ import pytest
 
 from fixtures.synthetic_site import CANARIES
 from sccm_cep import model as m
-from sccm_cep.anonymize import SiteSecret
 from sccm_cep.connector import CollectionRequest
-from sccm_cep.derive import derive
 from sccm_cep.errors import ConfigError, SourceAuthError, SourceError, SourceQueryError, SourceUnreachable
-from sccm_cep.pipeline import build_request, run_export
-from sccm_cep.policy import load_policies
+from sccm_cep.export.derive import derive
+from sccm_cep.export.pipeline import build_request, run_export
+from sccm_cep.privacy.anonymize import SiteSecret
+from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.winrm import WinRMConnector
 from tests.support.wsman import Lab

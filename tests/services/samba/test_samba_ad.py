@@ -8,8 +8,8 @@ import pytest
 from ldap3 import BASE, SIMPLE, Connection, Server, Tls
 from ldap3.protocol.microsoft import security_descriptor_control
 
-from sccm_cep.config import resolve_secret
 from sccm_cep.errors import SourceAuthError
+from sccm_cep.platform.config import resolve_secret
 from sccm_cep_connectors.ldap import LdapDirectory, count_enabled_computers, discover, discover_command
 from tests.services.samba.samba import (
     ADMIN_UPN,

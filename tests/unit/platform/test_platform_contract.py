@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sccm_cep import config, platform
+from sccm_cep import platform
 from sccm_cep.errors import ConfigError
+from sccm_cep.platform import config
 from tests.support.fake_win32 import Host
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from sccm_cep import config, platform
-from sccm_cep.doctor import run_checks
+from sccm_cep import platform
+from sccm_cep.collector.doctor import run_checks
 from sccm_cep.errors import ConfigError
+from sccm_cep.platform import config
 from sccm_cep.platform.windows import WindowsPlatform
 from tests.support.fake_win32 import (
     ADMINS,

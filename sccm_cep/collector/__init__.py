@@ -1,0 +1,1 @@
+"""The collector host: state store, sites, participation, cadence, runner, schedule, doctor."""

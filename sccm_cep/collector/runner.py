@@ -1,0 +1,258 @@
+"""``run --due``: for every joined site, take the period's submission when one is due, once.
+
+Each site is worked under its lock (a file lock on SQLite, a row lock with SKIP LOCKED on
+PostgreSQL); the due check is repeated under the lock, and the outbox's unique key on
+(site, kind, period, revision) refuses a second document for a period even if two hosts
+raced past every other guard. A failed run leaves no document and no half-written state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sccm_cep.collector.cadence import Cadence, Period, due_period, parse_period
+from sccm_cep.collector.directory import coverage_source
+from sccm_cep.collector.participation import current_enrollment, first_submission, taken_periods
+from sccm_cep.collector.sites import find_site, open_site_connectors, site_secret
+from sccm_cep.collector.store import Enrollment, Feedback, Outbox, Run, Site, Store, utcnow
+from sccm_cep.delivery.testhook import pause_at
+from sccm_cep.errors import ConfigError, SccmCepError
+from sccm_cep.export.pipeline import run_export
+from sccm_cep.model import Level
+from sccm_cep.privacy.approval import require_approval
+from sccm_cep.privacy.policy import PolicySet
+
+__all__ = ["RunOutcome", "run_due", "run_period"]
+
+log = logging.getLogger("sccm_cep.collector.runner")
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What happened to one site in one run."""
+
+    site: str
+    status: str  # taken | not-due | not-joined | busy | failed
+    period: str | None = None
+    document_id: str | None = None
+    message: str | None = None
+    exit_code: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+def run_due(
+    store: Store, policies: PolicySet, *, today: date, sites: tuple[str, ...] = ()
+) -> list[RunOutcome]:
+    """Take every due submission; sites not joined or not due are reported, not touched."""
+    with store.session() as session:
+        query = select(Site).order_by(Site.code)
+        if sites:
+            query = query.where(Site.code.in_([s.upper() for s in sites]))
+        targets = [(s.id, s.code) for s in session.execute(query).scalars()]
+    if sites and len(targets) != len(set(sites)):
+        raise ConfigError("a --site given is not registered", hint="see 'sccm-cep site list'")
+    # One look at every site, outside any lock: most days nothing is due anywhere.
+    state = {site_id: _state(store, site_id, today) for site_id, _ in targets}
+    if "due" in state.values():
+        # A policy changed since it was approved: nothing is collected for any site.
+        require_approval(store, policies)
+    return [
+        _take_due(store, policies, site_id, code, today)
+        if state[site_id] == "due"
+        else RunOutcome(code, state[site_id])
+        for site_id, code in targets
+    ]
+
+
+def _state(store: Store, site_id: int, today: date) -> str:
+    """'not-joined', 'not-due' or 'due' for one site, as seen without its lock."""
+    with store.session() as session:
+        site = session.get(Site, site_id)
+        enrollment = current_enrollment(session, site) if site else None
+        if site is None or enrollment is None:
+            return "not-joined"
+        return "not-due" if _due(session, site, enrollment, today) is None else "due"
+
+
+def _take_due(store: Store, policies: PolicySet, site_id: int, code: str, today: date) -> RunOutcome:
+    """Under the site's lock, check again (another run may have just taken it), then take it."""
+    with store.site_lock(site_id, code) as locked:
+        if locked is None:
+            return RunOutcome(code, "busy", message="another run holds this site")
+        site = locked.get(Site, site_id)
+        assert site is not None
+        enrollment = current_enrollment(locked, site)
+        period = _due(locked, site, enrollment, today) if enrollment else None
+        if enrollment is None or period is None:
+            return RunOutcome(code, "not-due")
+        return _take(store, locked, policies, site, enrollment, period.key, revision=0)
+
+
+def _due(session: Session, site: Site, enrollment: Enrollment, today: date) -> Period | None:
+    return due_period(
+        Cadence(enrollment.cadence),
+        joined=enrollment.joined_on,
+        today=today,
+        taken=taken_periods(session, site),
+        first_submission=first_submission(session, site, enrollment),
+    )
+
+
+def run_period(store: Store, policies: PolicySet, code: str, period: str, *, force: bool) -> RunOutcome:
+    """Take one named period. A period already taken needs ``force``: a new revision supersedes it."""
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise ConfigError(str(exc), hint="e.g. --period 2026-Q4") from exc
+    with store.session() as session:
+        site = find_site(session, code)
+        site_id, site_code = site.id, site.code
+    with store.site_lock(site_id, site_code) as locked:
+        if locked is None:
+            return RunOutcome(site_code, "busy", period, message="another run holds this site")
+        held = locked.get(Site, site_id)
+        assert held is not None
+        site = held
+        enrollment = current_enrollment(locked, site)
+        if enrollment is None:
+            raise ConfigError(f"site {site_code} has not joined", hint="join first: sccm-cep join")
+        require_approval(store, policies)
+        revisions = locked.execute(
+            select(func.max(Outbox.revision)).where(
+                Outbox.site_id == site.id, Outbox.kind == "submission", Outbox.period == period
+            )
+        ).scalar()
+        if revisions is not None and not force:
+            raise ConfigError(
+                f"period {period} of site {site_code} was already taken",
+                hint="add --force to supersede it with a new revision",
+            )
+        revision = 0 if revisions is None else revisions + 1
+        return _take(store, locked, policies, site, enrollment, period, revision=revision)
+
+
+def _take(
+    store: Store,
+    session: Session,
+    policies: PolicySet,
+    site: Site,
+    enrollment: Enrollment,
+    period: str,
+    *,
+    revision: int,
+) -> RunOutcome:
+    run = Run(
+        site_id=site.id, period=period, started_at=utcnow(), status="running", host=socket.gethostname()
+    )
+    previous = None
+    if revision:
+        previous = session.execute(
+            select(Outbox).where(
+                Outbox.site_id == site.id,
+                Outbox.kind == "submission",
+                Outbox.period == period,
+                Outbox.revision == revision - 1,
+            )
+        ).scalar_one_or_none()
+    # The latest answer not yet carried goes out with this submission ("not asked, not sent").
+    answer = session.execute(
+        select(Feedback)
+        .where(Feedback.site_id == site.id, Feedback.sent_in.is_(None))
+        .order_by(Feedback.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    try:
+        body, doc_id = _export(
+            site,
+            policies,
+            enrollment,
+            period,
+            revision,
+            (answer.score, answer.comment) if answer else None,
+            previous.document_id if previous else None,
+        )
+    except SccmCepError as exc:
+        session.rollback()
+        _record_failure(store, site, period, exc)
+        return RunOutcome(site.code, "failed", period, message=exc.one_line(), exit_code=exc.exit_code)
+    session.add(Outbox.pending(site.id, "submission", period, revision, doc_id, body))
+    if previous is not None and previous.state != "sent":
+        previous.state = "superseded"
+    if answer is not None:
+        answer.sent_in = doc_id
+    run.status, run.finished_at = "ok", utcnow()
+    session.add(run)
+    store.audit(session, "run", site=site.code, period=period, revision=revision, document_id=doc_id)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return RunOutcome(site.code, "not-due", period, message="already taken by another run")
+    return RunOutcome(site.code, "taken", period, doc_id)
+
+
+def _export(
+    site: Site,
+    policies: PolicySet,
+    enrollment: Enrollment,
+    period: str,
+    revision: int,
+    feedback: tuple[int, str | None] | None,
+    supersedes: str | None,
+) -> tuple[bytes, str]:
+    opened = open_site_connectors(site)
+    connector = opened[0]
+    try:
+        with tempfile.TemporaryDirectory(prefix="sccm-cep-run-") as tmp:
+            extra = None
+            connection = json.loads(site.ad_info).get("connection") if site.ad_info else None
+            if connection:
+                extra = {"directory_coverage": coverage_source(connector, connection)}
+            result = run_export(
+                opened,
+                policies,
+                level=Level(enrollment.level),
+                period=period,
+                secret_for=lambda _code: site_secret(site),
+                out_dir=Path(tmp),
+                site_code=site.code,
+                feedback=feedback,
+                revision=revision,
+                supersedes=supersedes,
+                extra=extra,
+            )
+            pause_at("export")  # test hook: written, not yet in the outbox
+            return result.written.path.read_bytes(), result.written.document_id
+    finally:
+        for each in opened:
+            each.close()
+
+
+def _record_failure(store: Store, site: Site, period: str, exc: SccmCepError) -> None:
+    with store.session() as session:
+        session.add(
+            Run(
+                site_id=site.id,
+                period=period,
+                started_at=utcnow(),
+                finished_at=utcnow(),
+                status="failed",
+                message=exc.one_line(),
+                host=socket.gethostname(),
+            )
+        )
+        store.audit(session, "run.failed", site=site.code, period=period, error=exc.__class__.__name__)
+        session.commit()

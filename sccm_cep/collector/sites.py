@@ -1,0 +1,439 @@
+"""Registered sites: validate, register, show, check, rotate the key, remove; carry a site's
+key to another collector host (export-key / import-key).
+
+A site row holds how to reach the site and references to its secrets, never a secret value.
+A key the tool made is referenced relative to the data folder, so every host sharing the
+state store looks for it in its own data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+
+from sccm_cep import platform
+from sccm_cep.collector.store import Site, Store, utcnow
+from sccm_cep.connector import CheckReport, Connector, open_connector
+from sccm_cep.errors import ConfigError, NotAnSccmSite, OutputError
+from sccm_cep.platform import keyfile
+from sccm_cep.platform.config import data_dir, load_secret, new_secret, resolve_secret, secrets_dir
+from sccm_cep.privacy.anonymize import SiteSecret
+
+__all__ = [
+    "SiteView",
+    "check_site",
+    "export_key",
+    "find_site",
+    "import_key",
+    "normalize_code",
+    "open_site_connector",
+    "open_site_connectors",
+    "register_site",
+    "remove_site",
+    "rotate_key",
+    "site_secret",
+    "view",
+]
+
+_CODE = re.compile(r"^[A-Za-z0-9]{3}$")
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:\d{1,5})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """What ``site list`` and ``site show`` print: no secret, the URL's password masked."""
+
+    code: str
+    name: str | None
+    db_url: str | None
+    password_ref: str | None
+    winrm_hosts: tuple[str, ...]
+    secret_store: str
+    key_version: int
+    registered_at: str
+    active_directory: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "db_url": self.db_url,
+            "password_ref": self.password_ref,
+            "winrm_hosts": list(self.winrm_hosts),
+            "secret_store": self.secret_store,
+            "key_version": self.key_version,
+            "registered_at": self.registered_at,
+            "active_directory": self.active_directory,
+        }
+
+
+def normalize_code(code: str) -> str:
+    """An SCCM site code: three letters or digits, upper-cased."""
+    if not _CODE.match(code or ""):
+        raise ConfigError(f"'{code}' is not a site code", hint="a site code is 3 letters or digits, e.g. PS1")
+    return code.upper()
+
+
+def _check_db_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            "the --db URL is not valid", hint="e.g. mssql+pyodbc://@SQL01/CM_PS1?driver=..."
+        ) from exc
+    if parsed.get_backend_name() not in ("mssql", "postgresql", "sqlite"):
+        raise ConfigError(
+            f"unsupported database type '{parsed.get_backend_name()}'",
+            hint="use mssql+pyodbc:// (or sqlite:// / postgresql+psycopg:// for copies)",
+        )
+    if parsed.password:
+        raise ConfigError(
+            "the --db URL holds a password; it would be stored in clear",
+            hint="remove it from the URL and pass --password env:NAME, file:PATH or keyring:SERVICE/USER",
+        )
+    return url
+
+
+def _check_ref(ref: str | None) -> str | None:
+    if ref is None:
+        return None
+    kind, sep, rest = ref.partition(":")
+    if kind not in ("env", "file", "keyring") or not sep or not rest:
+        raise ConfigError(
+            "a password must be given as a reference, not a value",
+            hint="use env:NAME, file:PATH or keyring:SERVICE/USER",
+        )
+    return ref
+
+
+def find_site(session: Session, code: str) -> Site:
+    code = normalize_code(code)
+    site = session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
+    if site is None:
+        raise ConfigError(f"no site {code} is registered", hint="see 'sccm-cep site list'")
+    return site
+
+
+def register_site(
+    store: Store,
+    code: str,
+    *,
+    db_url: str | None,
+    password_ref: str | None = None,
+    winrm_hosts: tuple[str, ...] = (),
+    winrm_options: dict[str, Any] | None = None,
+    name: str | None = None,
+    secret_store: str = "file",
+    ad_info: dict[str, Any] | None = None,
+) -> SiteView:
+    """Register a site; make its 256-bit pseudonymization secret. Duplicates are refused."""
+    code = normalize_code(code)
+    if db_url is None and not winrm_hosts:
+        raise ConfigError("a site needs a source", hint="give --db URL, --winrm HOST, or both")
+    url = _check_db_url(db_url) if db_url else None
+    ref = _check_ref(password_ref)
+    for host in winrm_hosts:
+        if not _HOST.match(host):
+            raise ConfigError(f"'{host}' is not a host name", hint="give --winrm HOST[:PORT]")
+    with store.session() as session:
+        if session.execute(select(Site.id).where(Site.code == code)).first():
+            raise ConfigError(f"site {code} is already registered", hint=f"see 'sccm-cep site show {code}'")
+        secret_ref = new_secret(f"site-{code}-v1", store=secret_store)
+        site = Site(
+            code=code,
+            name=name,
+            db_url=url,
+            password_ref=ref,
+            # The site server first, then clients; options hold only references (no password).
+            winrm_hosts=json.dumps({"hosts": list(winrm_hosts), "options": winrm_options or {}})
+            if winrm_hosts
+            else None,
+            secret_ref=secret_ref,
+            key_version=1,
+            created_at=utcnow(),
+            ad_info=json.dumps(ad_info, sort_keys=True) if ad_info else None,
+        )
+        session.add(site)
+        store.audit(
+            session, "site.register", site=code, sources=["db"] * bool(url) + ["winrm"] * bool(winrm_hosts)
+        )
+        session.commit()
+        return view(site)
+
+
+def view(site: Site) -> SiteView:
+    url = make_url(site.db_url).render_as_string(hide_password=True) if site.db_url else None
+    return SiteView(
+        code=site.code,
+        name=site.name,
+        db_url=url,
+        password_ref=site.password_ref,
+        winrm_hosts=tuple(_winrm(site)[0]),
+        secret_store=site.secret_ref.partition(":")[0],
+        key_version=site.key_version,
+        registered_at=site.created_at.isoformat(timespec="seconds") + "Z",
+        active_directory=json.loads(site.ad_info) if site.ad_info else None,
+    )
+
+
+def _winrm(site: Site) -> tuple[list[str], dict[str, Any]]:
+    if not site.winrm_hosts:
+        return [], {}
+    stored = json.loads(site.winrm_hosts)
+    if isinstance(stored, list):  # an early form: hosts only
+        return [str(h) for h in stored], {}
+    return [str(h) for h in stored.get("hosts", [])], dict(stored.get("options", {}))
+
+
+def key_path(site: Site) -> Path | None:
+    """Where the site's key file is on this host; None when the key is not in a file.
+
+    A relative reference is under this host's data folder. An absolute one (recorded before
+    references were relative) is used where it exists, else looked for in this host's secrets
+    folder under the same name.
+    """
+    kind, _, rest = site.secret_ref.partition(":")
+    if kind != "file":
+        return None
+    path = Path(rest)
+    if not path.is_absolute():
+        return data_dir() / path
+    return path if path.exists() else secrets_dir() / path.name
+
+
+def _local_ref(site: Site) -> str:
+    path = key_path(site)
+    return f"file:{path}" if path is not None else site.secret_ref
+
+
+def _require_key(site: Site) -> None:
+    """A one-line error naming the site and the way to bring its key, when this host lacks it."""
+    kind, _, rest = site.secret_ref.partition(":")
+    path = key_path(site)
+    if path is not None:
+        missing = not path.exists()
+    elif kind == "keyring":
+        missing = _keyring_value(rest) is None
+    else:
+        return  # env: the resolver's own error names the variable
+    if missing:
+        where = f" ({path})" if path is not None else f" (keyring {rest})"
+        raise ConfigError(
+            f"site {site.code}: its key (version {site.key_version}) is not on this host{where}",
+            hint=f"on the host that has it run 'sccm-cep site export-key {site.code} --out FILE',"
+            f" then here 'sccm-cep site import-key {site.code} FILE'",
+        )
+
+
+def _keyring_value(service_user: str) -> str | None:
+    service, _, user = service_user.partition("/")
+    try:
+        import keyring
+    except ModuleNotFoundError:
+        return "?"  # not installed: let the resolver say which extra to install
+    value = keyring.get_password(service, user)
+    return None if value is None else str(value)
+
+
+def site_secret(site: Site) -> SiteSecret:
+    _require_key(site)
+    return SiteSecret(load_secret(_local_ref(site)))
+
+
+def export_key(store: Store, code: str, out: Path, passphrase: str) -> SiteView:
+    """Write the site's current key to ``out``, encrypted under ``passphrase`` (keyfile format)."""
+    with store.session() as session:
+        site = find_site(session, code)
+        _require_key(site)
+        data = keyfile.seal_key(
+            resolve_secret(_local_ref(site)).strip(),
+            site=site.code,
+            key_version=site.key_version,
+            passphrase=passphrase,
+        )
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            platform.write_private_file(out, data)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the key file {out}: {exc.strerror or type(exc).__name__}",
+                hint="check the folder exists and is writable",
+            ) from exc
+        store.audit(session, "site.export-key", site=site.code, key_version=site.key_version)
+        session.commit()
+        return view(site)
+
+
+def import_key(store: Store, code: str, source: Path, passphrase: str, *, replace: bool = False) -> str:
+    """Keep the key from an export-key file where this host looks for the site's key.
+
+    Returns ``imported``, ``replaced`` or ``unchanged``. A different key already here is kept
+    unless ``replace``.
+    """
+    with store.session() as session:
+        site = find_site(session, code)
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the key file {source} ({exc.strerror or type(exc).__name__})",
+                hint="check the path",
+            ) from exc
+        value, version = keyfile.open_key(data, site=site.code, passphrase=passphrase)
+        if version != site.key_version:
+            raise ConfigError(
+                f"the key file holds key version {version} of site {site.code}, but the site uses"
+                f" version {site.key_version}",
+                hint=f"export the current key again: sccm-cep site export-key {site.code} --out FILE",
+            )
+        kind, _, rest = site.secret_ref.partition(":")
+        if kind not in ("file", "keyring"):
+            raise ConfigError(
+                f"site {site.code}'s key comes from {site.secret_ref}, not from a file or the keyring",
+                hint="provide that reference on this host instead",
+            )
+        existing = _existing_key(site)
+        if existing == value:
+            return "unchanged"
+        if existing is not None and not replace:
+            raise ConfigError(
+                f"site {site.code} already has a different key on this host",
+                hint="give --replace to overwrite it (its pseudonyms will no longer match earlier ones)",
+            )
+        path = key_path(site)
+        if path is not None:
+            try:
+                platform.make_private_folder(data_dir())
+                platform.make_private_folder(path.parent)
+                platform.write_private_file(path, (platform.seal_text(value) + "\n").encode())
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot keep the site key under {path.parent} ({exc.strerror or type(exc).__name__})",
+                    hint="point --data-dir / SCCM_CEP_DATA_DIR at a folder this account can write",
+                ) from exc
+        else:
+            service, _, user = rest.partition("/")
+            try:
+                import keyring
+
+                keyring.set_password(service, user, value)
+            except Exception as exc:  # keyring backends raise their own types
+                raise ConfigError(
+                    "the keyring could not store the site key", hint="run 'sccm-cep doctor'"
+                ) from exc
+        outcome = "imported" if existing is None else "replaced"
+        store.audit(session, "site.import-key", site=site.code, key_version=version, outcome=outcome)
+        session.commit()
+        return outcome
+
+
+def _existing_key(site: Site) -> str | None:
+    """The key this host already holds for the site, or "" when one is there but unreadable."""
+    path = key_path(site)
+    if path is not None and not path.exists():
+        return None
+    if path is None and _keyring_value(site.secret_ref.partition(":")[2]) is None:
+        return None
+    try:
+        return resolve_secret(_local_ref(site)).strip()
+    except ConfigError:
+        return ""
+
+
+def rotate_key(store: Store, code: str) -> SiteView:
+    """A new pseudonymization secret: later submissions cannot be linked to earlier ones."""
+    with store.session() as session:
+        site = find_site(session, code)
+        store_kind = "keyring" if site.secret_ref.startswith("keyring:") else "file"
+        site.key_version += 1
+        site.secret_ref = new_secret(f"site-{site.code}-v{site.key_version}", store=store_kind)
+        store.audit(session, "site.rotate-key", site=site.code, key_version=site.key_version)
+        session.commit()
+        return view(site)
+
+
+def remove_site(store: Store, code: str) -> list[str]:
+    """Remove the site from the store, then every key version this host holds for it.
+
+    Returns what could not be removed (e.g. a keyring entry the backend refused to delete).
+    """
+    with store.session() as session:
+        site = find_site(session, code)
+        kind, _, rest = site.secret_ref.partition(":")
+        names = [f"site-{site.code}-v{n}" for n in range(1, site.key_version + 1)]
+        store.audit(session, "site.remove", site=site.code)
+        session.delete(site)
+        session.commit()
+    left: list[str] = []
+    if kind == "file":
+        folders = {secrets_dir()}
+        if Path(rest).is_absolute():
+            folders.add(Path(rest).parent)
+        for folder in folders:
+            for name in names:
+                try:
+                    (folder / f"{name}.key").unlink(missing_ok=True)
+                except OSError:
+                    left.append(str(folder / f"{name}.key"))
+    elif kind == "keyring":
+        service = rest.partition("/")[0]
+        for name in names:
+            if _keyring_value(f"{service}/{name}") in (None, "?"):
+                continue
+            try:
+                import keyring
+
+                keyring.delete_password(service, name)
+            except Exception:  # keyring backends raise their own types
+                left.append(f"keyring entry {service}/{name}")
+    return left
+
+
+def open_site_connectors(site: Site) -> list[Connector]:
+    """Every source the site was registered with: its database first, then WinRM."""
+    opened = [open_site_connector(site)] if site.db_url else []
+    hosts, options = _winrm(site)
+    if hosts:
+        opened.append(open_connector("winrm", site_server=hosts[0], clients=hosts[1:], **options))
+    if not opened:
+        raise ConfigError(f"site {site.code} has no source", hint="register it again with --db or --winrm")
+    return opened
+
+
+def open_site_connector(site: Site) -> Connector:
+    """The site's database connector; its WinRM connector when it has no database URL."""
+    if site.db_url:
+        password = resolve_secret(site.password_ref) if site.password_ref else None
+        return open_connector("sccm_sql", url=site.db_url, password=password)
+    hosts, options = _winrm(site)
+    if not hosts:
+        raise ConfigError(f"site {site.code} has no source", hint="register it again with --db or --winrm")
+    return open_connector("winrm", site_server=hosts[0], clients=hosts[1:], **options)
+
+
+def check_site(store: Store, code: str) -> list[tuple[str, CheckReport]]:
+    """Connect read-only through every registered source (database, WinRM: reachability and
+    login) and confirm each one is the registered site. Returns (connector name, report)."""
+    with store.session() as session:
+        site = find_site(session, code)
+    reports: list[tuple[str, CheckReport]] = []
+    for connector in open_site_connectors(site):
+        try:
+            report = connector.check()
+        finally:
+            connector.close()
+        if (report.site_code or "").upper() != site.code:
+            raise NotAnSccmSite(
+                f"the {connector.name} source is site {report.site_code or '(none)'}, not {site.code}",
+                hint="check the --db URL (CM_<SiteCode>) or --winrm host of the registration",
+            )
+        reports.append((connector.name, report))
+    return reports

@@ -1,0 +1,1 @@
+"""The export as named phases: extract (connectors) -> derive -> anonymize -> write."""

@@ -1,0 +1,193 @@
+"""CEP submission documents: envelope, JSON Schema, canonical JSON, digests, atomic writes.
+
+A document is written in canonical JSON (sorted keys, no spaces, UTF-8) so the same site
+gives the same bytes for its content and so the same ``content_digest``. Every row is
+validated against the published schema before the file appears under its final name;
+device rows are streamed through a spool file, so memory does not grow with the site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+
+import jsonschema
+
+from sccm_cep import __version__
+from sccm_cep.contract.submission import (
+    SCHEMA_FILE,
+    SCHEMA_ID,
+    SCHEMA_VERSION,
+    canonical_json,
+    document_id,
+    load_schema,
+)
+from sccm_cep.errors import OutputError, SubmissionError
+from sccm_cep.platform.files import atomic_output
+from sccm_cep.privacy.anonymize import AnonymizedSubmission
+
+__all__ = [
+    "WrittenSubmission",
+    "write_submission",
+]
+
+@dataclass(frozen=True, slots=True)
+class WrittenSubmission:
+    """Where a document went and what identifies it."""
+
+    path: Path
+    document_id: str
+    content_digest: str
+    size: int
+    rows: Mapping[str, int]
+
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = load_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=32)
+def _row_validator(record: str) -> jsonschema.protocols.Validator:
+    schema = load_schema()
+    row = dict(schema["$defs"][record])
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(row)
+
+
+def _check(validator: jsonschema.protocols.Validator, instance: Any, what: str) -> None:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(document)"
+        # The message names the place and the rule, never the offending value.
+        raise SubmissionError(
+            f"{what} does not validate against {SCHEMA_FILE} at {where}: {error.validator} rule",
+            hint="this is a bug in sccm-cep; nothing was written; please report it",
+        )
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def write_submission(
+    doc: AnonymizedSubmission, out_dir: Path, *, now: datetime | None = None
+) -> WrittenSubmission:
+    """Validate and write ``doc`` atomically to ``out_dir``; return where it went."""
+    if not isinstance(doc, AnonymizedSubmission):
+        raise TypeError("write_submission accepts only an AnonymizedSubmission")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".spool-") as spool:
+            spans, content_digest, rows = _spool_sections(doc, spool)
+            doc_id = document_id(doc.site, doc.period, revision=doc.revision)
+            envelope = {
+                "schema": SCHEMA_ID,
+                "schema_version": SCHEMA_VERSION,
+                "kind": "submission",
+                "document_id": doc_id,
+                "site": doc.site,
+                "period": doc.period,
+                "level": doc.level.value,
+                "generated_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "tool_version": __version__,
+                "policy_digest": doc.policy_digest,
+                "content_digest": content_digest,
+                "sources": dict(doc.sources),
+                "revision": doc.revision,
+            }
+            if doc.supersedes:
+                envelope["supersedes"] = doc.supersedes
+            _check_skeleton(envelope, doc)
+            final = out_dir / f"sccm-cep-{doc.period.replace('/', '_')}-{doc_id}.json"
+            size = _assemble(final, envelope, spool, spans)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the submission to {out_dir}: {exc.strerror or exc.__class__.__name__}",
+            hint="check the folder exists, is writable and has free space",
+        ) from exc
+    return WrittenSubmission(final, doc_id, content_digest, size, rows)
+
+
+def _spool_sections(
+    doc: AnonymizedSubmission, spool: IO[bytes]
+) -> tuple[dict[str, tuple[int, int]], str, dict[str, int]]:
+    """Write each section's canonical bytes to the spool, validating rows; hash the content."""
+    digest = hashlib.sha256()
+    spans: dict[str, tuple[int, int]] = {}
+    rows: dict[str, int] = {}
+    extra = {"feedback": doc.feedback} if doc.feedback is not None else {}
+    names = sorted([*doc.sections, *extra])
+    digest.update(b"{")
+    for i, section in enumerate(names):
+        start = spool.tell()
+        head = ("," if i else "") + json.dumps(section) + ":"
+        digest.update(head.encode())
+        chunks = (
+            [canonical_json(extra[section])]
+            if section in extra
+            else _section_chunks(doc.sections[section], rows)
+        )
+        for chunk in chunks:
+            data = chunk.encode("utf-8")
+            spool.write(data)
+            digest.update(data)
+        spans[section] = (start, spool.tell() - start)
+    digest.update(b"}")
+    return spans, "sha256:" + digest.hexdigest(), rows
+
+
+def _section_chunks(parts: Mapping[str, Any], rows: dict[str, int]) -> Iterator[str]:
+    yield "{"
+    for i, record in enumerate(sorted(parts)):
+        part = parts[record]
+        yield ("," if i else "") + json.dumps(record) + ":["
+        validator = _row_validator(record)
+        n = 0
+        for row in part.iter_rows():
+            _check(validator, row, f"a '{record}' row")
+            yield ("," if n else "") + canonical_json(row)
+            n += 1
+        rows[record] = n
+        yield "]"
+    yield "}"
+
+
+def _check_skeleton(envelope: dict[str, Any], doc: AnonymizedSubmission) -> None:
+    skeleton = dict(envelope)
+    for section, parts in doc.sections.items():
+        skeleton[section] = {record: [] for record in parts}
+    if doc.feedback is not None:
+        skeleton["feedback"] = doc.feedback
+    _check(_validator(), skeleton, "the submission")
+
+
+def _assemble(
+    final: Path, envelope: dict[str, Any], spool: IO[bytes], spans: dict[str, tuple[int, int]]
+) -> int:
+    keys = sorted([*envelope, *spans])
+    with atomic_output(final) as out:
+        out.write(b"{")
+        for i, key in enumerate(keys):
+            out.write((("," if i else "") + json.dumps(key) + ":").encode())
+            if key in spans:
+                start, length = spans[key]
+                spool.seek(start)
+                while length:
+                    chunk = spool.read(min(length, 1 << 20))
+                    out.write(chunk)
+                    length -= len(chunk)
+            else:
+                out.write(canonical_json(envelope[key]).encode("utf-8"))
+        out.write(b"}")
+        size = out.tell()
+    return size

@@ -1,0 +1,1 @@
+"""The vendor side: the reference receiver (app, store, report). Imports only sccm_cep.contract."""
