@@ -4,7 +4,6 @@ when given. Join, leave (with a deletion request for the vendor), status and fee
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -13,8 +12,24 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sccm_cep.collector.cadence import Cadence, next_due_date, period_of
-from sccm_cep.collector.sites import find_site, site_secret
-from sccm_cep.collector.store import Approval, Enrollment, Feedback, Outbox, Site, Store, utcnow
+from sccm_cep.collector.keys import site_secret
+from sccm_cep.collector.sites import find_site
+from sccm_cep.collector.store import (
+    Approval,
+    Enrollment,
+    Feedback,
+    Outbox,
+    OutboxState,
+    Site,
+    Store,
+    utcnow,
+)
+from sccm_cep.contract.deletion import (
+    DELETION_KIND,
+    DELETION_SCHEMA,
+    DELETION_SCHEMA_VERSION,
+    deletion_request,
+)
 from sccm_cep.contract.submission import canonical_json
 from sccm_cep.errors import ConfigError
 from sccm_cep.model import RECORD_TYPES, Level
@@ -35,8 +50,8 @@ __all__ = [
     "taken_periods",
 ]
 
-DELETION_SCHEMA = "urn:sccm-cep:deletion-request"
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, DELETION_SCHEMA)
+#: Unsent submissions a site's leaving purges from the outbox.
+_UNSENT = (OutboxState.PENDING, OutboxState.FAILED, OutboxState.SENDING)
 
 
 def collected_fields(policies: PolicySet, level: Level) -> dict[str, list[tuple[str, str, str]]]:
@@ -136,11 +151,21 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
             delete(Outbox).where(
                 Outbox.site_id == site.id,
                 Outbox.kind == "submission",
-                Outbox.state.in_(("pending", "failed", "sending")),
+                Outbox.state.in_(_UNSENT),
             )
         ).rowcount
         body, doc_id = _deletion_request(site, today)
-        session.add(Outbox.pending(site.id, "deletion-request", today.isoformat(), 0, doc_id, body))
+        session.add(
+            Outbox.pending(
+                site.id,
+                DELETION_KIND,
+                today.isoformat(),
+                0,
+                doc_id,
+                body,
+                schema_version=DELETION_SCHEMA_VERSION,
+            )
+        )
         store.audit(
             session,
             "leave",
@@ -156,18 +181,8 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
 
 def _deletion_request(site: Site, today: date) -> tuple[bytes, str]:
     """The document asking the vendor to delete what this site sent (keyed by its pseudonym)."""
-    pseudonym = site_secret(site).pseudonym("site", site.code)
-    doc_id = str(uuid.uuid5(_NAMESPACE, f"{pseudonym}|{today.isoformat()}"))
-    doc: dict[str, Any] = {
-        "schema": DELETION_SCHEMA,
-        "schema_version": "1.0",
-        "kind": "deletion-request",
-        "document_id": doc_id,
-        "site": pseudonym,
-        "requested_on": today.isoformat(),
-        "scope": "all-submissions",
-    }
-    return canonical_json(doc).encode(), doc_id
+    doc = deletion_request(site_secret(site).pseudonym("site", site.code), today)
+    return canonical_json(doc).encode(), str(doc["document_id"])
 
 
 def record_feedback(store: Store, code: str, *, score: int, comment: str | None, today: date) -> str:

@@ -41,7 +41,6 @@ ENVELOPE = (
 )
 
 
-
 def canonical_json(value: Any) -> str:
     """The one JSON rendering used for documents and digests."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -66,5 +65,3 @@ def load_schema() -> dict[str, Any]:
     text = resources.files("sccm_cep.contract").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
-
-

@@ -28,6 +28,7 @@ from sccm_cep.delivery.upload import (
     EndpointUnreachable,
     Outcome,
     Uploader,
+    UploadStatus,
     check_endpoint,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "Outcome",
     "SendReport",
     "Sent",
+    "UploadStatus",
     "Uploader",
     "apply_retention",
     "check_endpoint",

@@ -23,9 +23,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select, update
 
 from sccm_cep.collector.sites import find_site
-from sccm_cep.collector.store import Outbox, Store
+from sccm_cep.collector.store import Outbox, OutboxState, Store
 from sccm_cep.delivery.outbox import RETRY_STATES, document_of
-from sccm_cep.delivery.upload import BundleError, DeliverySettings, Document, Outcome, Uploader
+from sccm_cep.delivery.upload import (
+    BundleError,
+    DeliverySettings,
+    Document,
+    Outcome,
+    Uploader,
+    UploadStatus,
+)
 from sccm_cep.errors import ConfigError, OutputError
 from sccm_cep.platform import make_private_folder, write_private_file
 from sccm_cep.platform.config import data_dir
@@ -228,7 +235,7 @@ def read_bundle(path: Path, *, expect_fingerprint: str | None = None) -> BundleI
 @dataclass(frozen=True, slots=True)
 class Receipt:
     document_id: str
-    status: str
+    status: UploadStatus
     time: str
     code: int | None
     reason: str
@@ -261,7 +268,7 @@ def upload_bundle(
         "receipts": [
             {
                 "document_id": r.document_id,
-                "status": r.status,
+                "status": r.status.value,
                 "time": r.time,
                 "code": r.code,
                 "reason": r.reason,
@@ -309,16 +316,16 @@ def import_receipts(store: Store, path: Path, *, now: datetime) -> ImportReport:
             row = session.execute(select(Outbox).where(Outbox.document_id == doc_id)).scalar_one_or_none()
             if row is None:
                 unknown.append(doc_id)
-            elif r.get("status") != "sent":
+            elif r.get("status") != UploadStatus.SENT:
                 refused.append(doc_id)
-            elif row.state == "sent":
+            elif row.state == OutboxState.SENT:
                 already.append(doc_id)
             else:
                 changed = session.execute(
                     update(Outbox)
                     .where(Outbox.id == row.id, Outbox.state.in_(RETRY_STATES))
                     .values(
-                        state="sent",
+                        state=OutboxState.SENT,
                         sent_at=now,
                         next_attempt_at=None,
                         last_status=f"sent via bundle (HTTP {r.get('code')})",

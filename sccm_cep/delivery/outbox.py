@@ -5,19 +5,21 @@ committed on its own so a crash leaves a state the next run can finish; retentio
 from __future__ import annotations
 
 import gzip
-import json
+import hashlib
+import io
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
 from sccm_cep.collector.sites import find_site
-from sccm_cep.collector.store import Outbox, Site, Store
-from sccm_cep.delivery.testhook import pause_at
-from sccm_cep.delivery.upload import DeliverySettings, Document, Outcome, Uploader
-from sccm_cep.errors import ConfigError
+from sccm_cep.collector.store import Outbox, OutboxState, Site, Store
+from sccm_cep.delivery.checkpoints import Step, reached
+from sccm_cep.delivery.upload import DeliverySettings, Document, Outcome, Uploader, UploadStatus, exit_code_of
+from sccm_cep.errors import ConfigError, ExitCode
 
 __all__ = [
     "RETRY_STATES",
@@ -26,6 +28,7 @@ __all__ = [
     "apply_retention",
     "count_unsent",
     "document_of",
+    "pending_from_file",
     "send_pending",
     "show_document",
 ]
@@ -33,7 +36,16 @@ __all__ = [
 log = logging.getLogger("sccm_cep.delivery")
 
 #: States a run sends: ``sending`` is what a crash mid-send leaves (the receiver de-duplicates).
-RETRY_STATES = ("pending", "sending", "failed")
+RETRY_STATES = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED)
+
+#: The outbox state an upload outcome leaves (waiting / unreachable: a later run retries).
+_STATE_AFTER = {
+    UploadStatus.SENT: OutboxState.SENT,
+    UploadStatus.QUARANTINED: OutboxState.QUARANTINED,
+    UploadStatus.FAILED: OutboxState.FAILED,
+    UploadStatus.WAITING: OutboxState.PENDING,
+    UploadStatus.UNREACHABLE: OutboxState.PENDING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +55,7 @@ class Sent:
     site: str
     document_id: str
     kind: str
-    status: str
+    status: UploadStatus
     attempts: int
     code: int | None
     reason: str
@@ -54,11 +66,11 @@ class Sent:
 
 
 _SUMMARY_WORDS = (
-    ("sent", "sent"),
-    ("waiting", "waiting for the receiver"),
-    ("unreachable", "not delivered, the receiver is unreachable"),
-    ("failed", "failed on the receiver"),
-    ("quarantined", "quarantined"),
+    (UploadStatus.SENT, "sent"),
+    (UploadStatus.WAITING, "waiting for the receiver"),
+    (UploadStatus.UNREACHABLE, "not delivered, the receiver is unreachable"),
+    (UploadStatus.FAILED, "failed on the receiver"),
+    (UploadStatus.QUARANTINED, "quarantined"),
 )
 
 
@@ -71,13 +83,8 @@ class SendReport:
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
-    def exit_code(self) -> int:
-        statuses = {r.status for r in self.results}
-        if "quarantined" in statuses:
-            return 11
-        if statuses & {"unreachable", "failed"}:
-            return 4
-        return 0
+    def exit_code(self) -> ExitCode:
+        return exit_code_of(r.status for r in self.results)
 
     def summary(self) -> str:
         """What was done, in one line: ``1 sent, 1 waiting for the receiver (next try 2026-11-30
@@ -91,7 +98,7 @@ class SendReport:
                 continue
             text = f"{len(done)} {words}"
             retry = min((r.retry_at for r in done if r.retry_at), default=None)
-            if retry and status != "quarantined":
+            if retry and status is not UploadStatus.QUARANTINED:
                 when = datetime.fromisoformat(retry.removesuffix("Z"))
                 text += f" (next try {when:%Y-%m-%d %H:%M} UTC)"
             parts.append(text)
@@ -106,15 +113,30 @@ class SendReport:
         }
 
 
+def pending_from_file(
+    site_id: int, kind: str, period: str, revision: int, document_id: str, path: Path
+) -> Outbox:
+    """``Outbox.pending`` for a document on disk, gzipped and hashed as it is read in chunks:
+    only the compressed body the row stores is ever held in memory."""
+    digest, size, packed = hashlib.sha256(), 0, io.BytesIO()
+    with path.open("rb") as source, gzip.GzipFile(fileobj=packed, mode="wb") as sink:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            sink.write(chunk)
+            size += len(chunk)
+    row = Outbox.pending(site_id, kind, period, revision, document_id, b"")
+    row.body, row.sha256, row.size = packed.getvalue(), digest.hexdigest(), size
+    return row
+
+
 def document_of(row: Outbox) -> Document:
-    """The POST for an outbox row: its kind, the schema version inside it, its id, its gzip."""
+    """The POST for an outbox row: its kind, schema version and id, and its gzip."""
     if row.body is None:
         raise ConfigError(
             f"document {row.document_id} has no body any more (dropped after the retention period)",
             hint="only its id, sha256 and size are kept",
         )
-    head = json.loads(gzip.decompress(row.body))
-    return Document(row.kind, str(head.get("schema_version", "1.0")), row.document_id, row.body)
+    return Document(row.kind, row.schema_version, row.document_id, row.body)
 
 
 def send_pending(
@@ -126,7 +148,7 @@ def send_pending(
     ``honour_backoff=False`` also tries documents still waiting for their next attempt time:
     an operator who runs ``send`` wants them sent now; the scheduled run keeps the back-off.
     """
-    pause_at("outbox-committed")
+    reached(Step.OUTBOX_COMMITTED)
     now = settings.clock()
     with store.session() as session:
         query = (
@@ -150,7 +172,7 @@ def send_pending(
     dropped = apply_retention(store, now=settings.clock(), days=settings.retention_days)
     counts: dict[str, int] = {}
     for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
     return SendReport(tuple(results), dropped, counts)
 
 
@@ -178,15 +200,15 @@ def _send_one(store: Store, uploader: Uploader, row_id: int, code: str) -> Sent 
         claimed = session.execute(
             update(Outbox)
             .where(Outbox.id == row_id, Outbox.state == row.state, Outbox.attempts == row.attempts)
-            .values(state="sending", attempts=Outbox.attempts + 1)
+            .values(state=OutboxState.SENDING, attempts=Outbox.attempts + 1)
         )
         session.commit()
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
     body = row.body or b""
-    pause_at("upload")
+    reached(Step.UPLOAD)
     outcome = uploader.deliver(doc, text=lambda: gzip.decompress(body))
-    pause_at("posted")
+    reached(Step.POSTED)
     _record(store, row_id, code, outcome, uploader.settings.clock())
     log.info("%s %s: %s", code, doc.document_id, outcome.status)
     return Sent(
@@ -202,23 +224,24 @@ def _send_one(store: Store, uploader: Uploader, row_id: int, code: str) -> Sent 
 
 
 def _record(store: Store, row_id: int, code: str, outcome: Outcome, now: datetime) -> None:
-    values: dict[str, Any] = {"last_status": outcome.reason or outcome.status}
+    state = _STATE_AFTER[outcome.status]
+    values: dict[str, Any] = {
+        "last_status": outcome.reason or outcome.status.value,
+        "state": state,
+        "next_attempt_at": None if state in (OutboxState.SENT, OutboxState.QUARANTINED) else outcome.retry_at,
+    }
     if outcome.attempts > 1:
         values["attempts"] = Outbox.attempts + (outcome.attempts - 1)
-    if outcome.status == "sent":
-        values |= {"state": "sent", "sent_at": now, "next_attempt_at": None}
-    elif outcome.status == "quarantined":
-        values |= {"state": "quarantined", "next_attempt_at": None}
-    elif outcome.status == "failed":
-        values |= {"state": "failed", "next_attempt_at": outcome.retry_at}
-    else:  # waiting / unreachable: a later run retries
-        values |= {"state": "pending", "next_attempt_at": outcome.retry_at}
+    if state is OutboxState.SENT:
+        values["sent_at"] = now
     with store.session() as session:
-        session.execute(update(Outbox).where(Outbox.id == row_id, Outbox.state == "sending").values(**values))
+        session.execute(
+            update(Outbox).where(Outbox.id == row_id, Outbox.state == OutboxState.SENDING).values(**values)
+        )
         row = session.get(Outbox, row_id)
         store.audit(
             session,
-            f"send.{outcome.status}",
+            f"send.{outcome.status.value}",
             site=code,
             document_id=row.document_id if row else None,
             http_status=outcome.code,
@@ -233,7 +256,7 @@ def apply_retention(store: Store, *, now: datetime, days: int) -> int:
     with store.session() as session:
         dropped = session.execute(
             update(Outbox)
-            .where(Outbox.state == "sent", Outbox.sent_at.is_not(None), Outbox.sent_at < cutoff)
+            .where(Outbox.state == OutboxState.SENT, Outbox.sent_at.is_not(None), Outbox.sent_at < cutoff)
             .where(Outbox.body.is_not(None))
             .values(body=None)
         ).rowcount  # type: ignore[attr-defined]

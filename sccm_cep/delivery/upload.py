@@ -4,25 +4,25 @@
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import json
 import logging
 import os
 import random
-import re
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from sccm_cep.contract.submission import ENVELOPE
-from sccm_cep.errors import ConfigError, SccmCepError
+from sccm_cep.contract.upload import upload_path
+from sccm_cep.delivery.answers import answer_json, is_duplicate, refusal_reason, retry_after, seconds_until
+from sccm_cep.errors import ConfigError, ExitCode, SccmCepError
 from sccm_cep.platform.config import data_dir
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Document",
     "EndpointUnreachable",
     "Outcome",
+    "UploadStatus",
     "Uploader",
     "check_endpoint",
 ]
@@ -54,14 +55,14 @@ class DeliveryError(SccmCepError):
 class EndpointUnreachable(DeliveryError):
     """The receiver did not answer after the attempts of this run; a later run retries."""
 
-    exit_code = 4
+    exit_code = ExitCode.UNREACHABLE
     retryable = True
 
 
 class BundleError(DeliveryError):
     """An offline bundle or receipts file is not intact or not ours."""
 
-    exit_code = 12
+    exit_code = ExitCode.BUNDLE
 
 
 def _utcnow() -> datetime:
@@ -184,19 +185,45 @@ class Document:
     body: bytes  # gzip
 
     def path(self) -> str:
-        return f"/v1/{self.kind}/{self.schema_version}/{self.document_id}"
+        return upload_path(self.kind, self.schema_version, self.document_id)
+
+
+class UploadStatus(StrEnum):
+    """What became of one document in a run (the strings are shown and stored as they are)."""
+
+    #: Accepted, also when the receiver already had it.
+    SENT = "sent"
+    #: The receiver asked us to come back later (429, 503).
+    WAITING = "waiting"
+    #: No answer, or a gateway error.
+    UNREACHABLE = "unreachable"
+    #: Another server error; a later run retries.
+    FAILED = "failed"
+    #: Refused: never retried.
+    QUARANTINED = "quarantined"
+
+    @property
+    def final(self) -> bool:
+        """No further try in this run."""
+        return self in (UploadStatus.SENT, UploadStatus.QUARANTINED, UploadStatus.FAILED)
+
+
+def exit_code_of(statuses: Iterable[str]) -> ExitCode:
+    """The exit code of a send or bundle upload: any refusal 11, else any document the receiver
+    did not take 4 (a later run retries), else 0."""
+    seen = set(statuses)
+    if UploadStatus.QUARANTINED in seen:
+        return ExitCode.QUARANTINED
+    if seen & {UploadStatus.UNREACHABLE, UploadStatus.FAILED}:
+        return ExitCode.UNREACHABLE
+    return ExitCode.OK
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of one document in this run.
+    """What became of one document in this run (``status``: see ``UploadStatus``)."""
 
-    ``status``: sent (also when the receiver already had it) | waiting (the receiver asked
-    us to come back later) | unreachable (no answer, or a gateway error) | failed (another
-    server error; a later run retries) | quarantined (refused: never retried).
-    """
-
-    status: str
+    status: UploadStatus
     attempts: int
     code: int | None = None
     reason: str = ""
@@ -252,16 +279,16 @@ class Uploader:
         s = self.settings
         if len(doc.body) > s.max_bytes:
             return Outcome(
-                "quarantined",
+                UploadStatus.QUARANTINED,
                 0,
                 reason=f"{len(doc.body):,} bytes gzip, over the {s.max_bytes:,}-byte limit; not sent",
             )
-        last = Outcome("unreachable", 0)
+        last = Outcome(UploadStatus.UNREACHABLE, 0)
         for attempt in range(1, s.max_attempts + 1):
             last = self._once(doc, attempt, text)
-            if last.status in ("sent", "quarantined", "failed"):
+            if last.status.final:
                 return last
-            wait = _parse_wait(last.retry_at, s.clock())
+            wait = seconds_until(last.retry_at, s.clock())
             if wait is None:
                 wait = s.rng.uniform(0, min(s.backoff_cap, s.backoff_base * 2 ** (attempt - 1)))
             if attempt == s.max_attempts or wait > s.max_wait:
@@ -281,96 +308,29 @@ class Uploader:
                 headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
             )
         except httpx.TimeoutException:
-            return Outcome("unreachable", attempt, reason="timed out")
+            return Outcome(UploadStatus.UNREACHABLE, attempt, reason="timed out")
         except httpx.TransportError as exc:
             # The exception text can name hosts and proxies but never the document.
-            return Outcome("unreachable", attempt, reason=f"network error ({exc.__class__.__name__})")
+            return Outcome(
+                UploadStatus.UNREACHABLE, attempt, reason=f"network error ({exc.__class__.__name__})"
+            )
         code = response.status_code
-        answer = _json(response)
-        if code in SUCCESS_STATUS or (code == 409 and _duplicate(answer, doc.document_id)):
-            dup = " (the receiver already had it)" if _duplicate(answer, doc.document_id) else ""
-            return Outcome("sent", attempt, code, f"HTTP {code}{dup}")
-        reason = f"HTTP {code}: {_reason(response, answer, text)}"
+        answer = answer_json(response)
+        if code in SUCCESS_STATUS or (code == 409 and is_duplicate(answer, doc.document_id)):
+            dup = " (the receiver already had it)" if is_duplicate(answer, doc.document_id) else ""
+            return Outcome(UploadStatus.SENT, attempt, code, f"HTTP {code}{dup}")
+        reason = f"HTTP {code}: {refusal_reason(response, answer, text)}"
         if code in RETRYABLE_STATUS:
-            status = "waiting" if code in (429, 503) else "unreachable"
-            after = _retry_after(response.headers.get("Retry-After"), self.settings.clock())
+            status = UploadStatus.WAITING if code in (429, 503) else UploadStatus.UNREACHABLE
+            after = retry_after(response.headers.get("Retry-After"), self.settings.clock())
             return Outcome(status, attempt, code, reason, after)
         if 400 <= code < 500:
             # 413 included: the same bytes would be refused again, so it never loops.
-            return Outcome("quarantined", attempt, code, reason)
+            return Outcome(UploadStatus.QUARANTINED, attempt, code, reason)
         return Outcome(
-            "failed",
+            UploadStatus.FAILED,
             attempt,
             code,
             reason,
             self.settings.clock() + timedelta(seconds=self.settings.backoff_cap),
         )
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    if "json" not in response.headers.get("Content-Type", ""):
-        return {}
-    try:
-        value = json.loads(response.content[:65536])
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _duplicate(answer: dict[str, Any], document_id: str) -> bool:
-    return answer.get("status") == "duplicate" and answer.get("document_id") == document_id
-
-
-_SAFE = re.compile(r"[^\w .,:;/()'#=<>+-]")
-_ENVELOPE = frozenset((*ENVELOPE, "supersedes"))
-
-
-def _reason(response: httpx.Response, answer: dict[str, Any], text: Callable[[], bytes]) -> str:
-    """The server's short reason: only a JSON ``reason``, cleaned, truncated, and withheld when
-    it quotes a value of the document (a server could echo what it refused)."""
-    raw = answer.get("reason")
-    if not isinstance(raw, str) or not raw.strip():
-        return response.reason_phrase or "no reason given"
-    clean = " ".join(_SAFE.sub(" ", raw).split())[:200]
-    lowered = " ".join(raw.split()).lower()
-    if any(value.lower() in lowered for value in _content_values(text())):
-        return "refused (the reason quoted the document, so it is not shown)"
-    return clean
-
-
-def _content_values(body: bytes) -> set[str]:
-    """The document's string values outside the envelope (the envelope holds no site data)."""
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return set()
-    out: set[str] = set()
-    stack: list[Any] = [v for k, v in doc.items() if k not in _ENVELOPE] if isinstance(doc, dict) else [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str) and len(item.strip()) >= 4:
-            out.add(" ".join(item.split()))
-    return out
-
-
-def _retry_after(value: str | None, now: datetime) -> datetime | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return now + timedelta(seconds=int(value))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return max(when, now)
-
-
-def _parse_wait(retry_at: datetime | None, now: datetime) -> float | None:
-    return None if retry_at is None else max(0.0, (retry_at - now).total_seconds())

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from sccm_cep.receiver.app import received_documents
+from sccm_cep.receiver.store import received_documents
 
 __all__ = ["build_report", "nps"]
 

@@ -21,7 +21,8 @@ from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
 from sccm_cep.cli import cli
 from sccm_cep.collector.store import Outbox, Store
 from sccm_cep.delivery import DeliverySettings
-from sccm_cep.receiver.app import Receiver, open_receiver_db, received_documents
+from sccm_cep.receiver.store import open_receiver_db, received_documents
+from tests.support.receiver import FaultyReceiver
 
 
 @pytest.fixture(scope="session")
@@ -82,8 +83,9 @@ def empty_receiver_db(receiver_db: str) -> str:
 
 
 @pytest.fixture
-def receiver(empty_receiver_db: str) -> Iterator[Receiver]:
-    with Receiver(empty_receiver_db) as running:
+def receiver(empty_receiver_db: str) -> Iterator[FaultyReceiver]:
+    """A real receiver on 127.0.0.1 that a test can tell to misbehave (``fail_next``)."""
+    with FaultyReceiver(empty_receiver_db) as running:
         yield running
 
 
@@ -108,7 +110,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(receiver: Receiver, clock: Clock) -> DeliverySettings:
+def settings(receiver: FaultyReceiver, clock: Clock) -> DeliverySettings:
     return DeliverySettings(
         endpoint=receiver.url, sleep=clock.sleep, clock=clock, read_timeout=2.0, connect_timeout=2.0
     )

@@ -1,8 +1,9 @@
 """A ``run --due`` process killed (SIGKILL) at each step of export → outbox → upload leaves a
 consistent store, and the next ``run --due`` finishes the job: one accepted document per period.
 
-The timing is deterministic: ``SCCM_CEP_TEST_PAUSE_AT`` makes the process stop at the step and
-write ``SCCM_CEP_TEST_PAUSE_FILE``; the test then kills it there.
+The timing is deterministic: the killed run goes through ``tests/support/pause_run.py``, whose
+checkpoint observer stops the process at the step after writing a marker file; the test then
+kills it there. The run that finishes the job is the plain ``sccm-cep`` program.
 """
 
 from __future__ import annotations
@@ -20,26 +21,32 @@ import pytest
 from sqlalchemy import select
 
 from sccm_cep.collector.store import Store
-from sccm_cep.delivery.testhook import PAUSE_STEPS
-from sccm_cep.receiver.app import Receiver, received_documents
+from sccm_cep.delivery.checkpoints import Step
+from sccm_cep.receiver.app import Receiver
+from sccm_cep.receiver.store import received_documents
 from tests.delivery.conftest import rows
 
-SCCM_CEP = str(Path(sys.executable).with_name("sccm-cep"))
+ROOT = Path(__file__).resolve().parents[2]
+SCCM_CEP = [str(Path(sys.executable).with_name("sccm-cep"))]
 PERIODS = ["2026-Q4", "2027-Q1", "2027-Q2"]  # two pending in the template, 2027-Q2 due on 2027-04-02
 
 
-def _run_due(state_url: str, endpoint: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    args = [SCCM_CEP, "--state", state_url, "run", "--due", "--as-of", "2027-04-02", "--endpoint", endpoint]
+def _run_due(program: list[str], state_url: str, endpoint: str) -> subprocess.Popen[bytes]:
+    args = [*program, "--state", state_url, "run", "--due", "--as-of", "2027-04-02", "--endpoint", endpoint]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.mark.parametrize("step", PAUSE_STEPS)
+@pytest.mark.parametrize("step", list(Step))
 def test_a_run_killed_at_each_step_is_finished_by_the_next_run(
-    step: str, tmp_path: Path, state_url: str, receiver: Receiver
+    step: Step, tmp_path: Path, state_url: str, receiver: Receiver
 ) -> None:
     marker = tmp_path / "paused"
-    env = {**os.environ, "SCCM_CEP_TEST_PAUSE_AT": step, "SCCM_CEP_TEST_PAUSE_FILE": str(marker)}
-    killed = _run_due(state_url, receiver.url, env)
+    paused = [sys.executable, "-m", "tests.support.pause_run", step.value, str(marker), "--"]
+    killed = _run_due(paused, state_url, receiver.url)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -63,8 +70,7 @@ def test_a_run_killed_at_each_step_is_finished_by_the_next_run(
         assert [r.state for r in before] == expected
         assert len(receiver.stored()) == (1 if step == "posted" else 0)
 
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("SCCM_CEP_TEST_PAUSE")}
-        final = _run_due(state_url, receiver.url, clean)
+        final = _run_due(SCCM_CEP, state_url, receiver.url)
         out, err = final.communicate(timeout=120)
         assert final.returncode == 0, (out + err).decode(errors="replace")
 

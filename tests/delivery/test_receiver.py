@@ -20,16 +20,17 @@ from sqlalchemy import select
 from sccm_cep.cli import cli
 from sccm_cep.collector.store import Store
 from sccm_cep.delivery import DeliverySettings, send_pending
-from sccm_cep.receiver.app import Fault, Receiver, received_documents
+from sccm_cep.receiver.store import received_documents
 from tests.delivery.conftest import document, rows
+from tests.support.receiver import Fault, FaultyReceiver
 
 
-def _post(receiver: Receiver, path: str, body: bytes, gz: bool = True) -> httpx.Response:
+def _post(receiver: FaultyReceiver, path: str, body: bytes, gz: bool = True) -> httpx.Response:
     headers = {"Content-Type": "application/json", **({"Content-Encoding": "gzip"} if gz else {})}
     return httpx.post(receiver.url + path, content=gzip.compress(body) if gz else body, headers=headers)
 
 
-def test_a_valid_document_is_stored_once(store: Store, receiver: Receiver) -> None:
+def test_a_valid_document_is_stored_once(store: Store, receiver: FaultyReceiver) -> None:
     doc = document(rows(store)[0])
     path = f"/v1/submission/1.0/{doc['document_id']}"
     raw = json.dumps(doc).encode()
@@ -39,7 +40,7 @@ def test_a_valid_document_is_stored_once(store: Store, receiver: Receiver) -> No
     assert receiver.stored() == [doc["document_id"]]
 
 
-def test_refusals_say_why(store: Store, receiver: Receiver) -> None:
+def test_refusals_say_why(store: Store, receiver: FaultyReceiver) -> None:
     doc: dict[str, Any] = document(rows(store)[0])
     other = "00000000-0000-5000-8000-000000000009"
     cases = [
@@ -61,8 +62,8 @@ def test_refusals_say_why(store: Store, receiver: Receiver) -> None:
     assert receiver.stored() == []
 
 
-def test_a_gzip_bomb_stops_at_the_cap(receiver: Receiver, monkeypatch: Any) -> None:
-    import sccm_cep.receiver.app as mod
+def test_a_gzip_bomb_stops_at_the_cap(receiver: FaultyReceiver, monkeypatch: Any) -> None:
+    import sccm_cep.receiver.wire as mod
 
     monkeypatch.setattr(mod, "MAX_JSON", 1000)
     answer = _post(receiver, "/v1/submission/1.0/" + "0" * 36, b" " * 5000)
@@ -70,7 +71,7 @@ def test_a_gzip_bomb_stops_at_the_cap(receiver: Receiver, monkeypatch: Any) -> N
 
 
 def test_a_deletion_request_removes_that_sites_submissions(
-    store: Store, receiver: Receiver, settings: DeliverySettings, state_url: str
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, state_url: str
 ) -> None:
     send_pending(store, settings)
     assert len(receiver.stored()) == 2
@@ -85,7 +86,9 @@ def test_a_deletion_request_removes_that_sites_submissions(
     assert receiver.stored() == [] and len(receiver.stored("deletion-request")) == 1
 
 
-def test_rows_in_postgresql_carry_the_envelope_and_the_exact_bytes(store: Store, receiver: Receiver) -> None:
+def test_rows_in_postgresql_carry_the_envelope_and_the_exact_bytes(
+    store: Store, receiver: FaultyReceiver
+) -> None:
     doc = document(rows(store)[0])
     raw = json.dumps(doc).encode()
     assert _post(receiver, f"/v1/submission/1.0/{doc['document_id']}", raw).status_code == 201
@@ -106,7 +109,7 @@ def test_too_many_requests_in_flight_get_503_with_retry_after(store: Store, empt
     doc = document(rows(store)[0])
     path = f"/v1/submission/1.0/{doc['document_id']}"
     raw = json.dumps(doc).encode()
-    with Receiver(empty_receiver_db, max_in_flight=1) as busy:
+    with FaultyReceiver(empty_receiver_db, max_in_flight=1) as busy:
         busy.fail_next(1, Fault(hang=1.0))
         slow = threading.Thread(target=_post, args=(busy, path, raw))
         slow.start()

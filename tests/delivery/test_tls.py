@@ -120,16 +120,18 @@ def test_a_certificate_from_a_ca_the_system_does_not_trust_is_refused(
 def test_a_ca_bundle_trusts_exactly_that_ca(https_url: str, pki: dict[str, Path]) -> None:
     with httpx.Client(verify=tls_context(pki["ca"]), trust_env=False) as client:
         assert client.get(https_url).text == "ok"
-    with httpx.Client(verify=tls_context(pki["other"]), trust_env=False) as client, pytest.raises(
-        httpx.ConnectError
+    with (
+        httpx.Client(verify=tls_context(pki["other"]), trust_env=False) as client,
+        pytest.raises(httpx.ConnectError),
     ):
         client.get(https_url)
 
 
 def test_the_host_name_is_always_checked(https_url: str, pki: dict[str, Path]) -> None:
     wrong_name = https_url.replace("localhost", "127.0.0.1")
-    with httpx.Client(verify=tls_context(pki["ca"]), trust_env=False) as client, pytest.raises(
-        httpx.ConnectError
+    with (
+        httpx.Client(verify=tls_context(pki["ca"]), trust_env=False) as client,
+        pytest.raises(httpx.ConnectError),
     ):
         client.get(wrong_name)
     assert tls_context().check_hostname and tls_context().verify_mode == ssl.CERT_REQUIRED

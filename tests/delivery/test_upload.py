@@ -20,8 +20,8 @@ from sccm_cep.contract.submission import canonical_json
 from sccm_cep.delivery import DeliverySettings, Document, Uploader, check_endpoint, send_pending
 from sccm_cep.delivery import outbox as outbox_mod
 from sccm_cep.errors import ConfigError
-from sccm_cep.receiver.app import Fault, Receiver
 from tests.delivery.conftest import Clock, document, rows
+from tests.support.receiver import Fault, FaultyReceiver
 
 
 def _free_port() -> int:
@@ -45,7 +45,7 @@ def _add_invalid(store: Store, extra: dict[str, Any]) -> str:
 
 
 def test_pending_documents_are_sent_once_and_marked_sent(
-    store: Store, receiver: Receiver, settings: DeliverySettings
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings
 ) -> None:
     report = send_pending(store, settings)
     assert [r.status for r in report.results] == ["sent", "sent"] and report.exit_code == 0
@@ -57,7 +57,9 @@ def test_pending_documents_are_sent_once_and_marked_sent(
     assert receiver.requests == before
 
 
-def test_a_duplicate_counts_as_success(store: Store, receiver: Receiver, settings: DeliverySettings) -> None:
+def test_a_duplicate_counts_as_success(
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings
+) -> None:
     send_pending(store, settings)
     with store.session() as session:
         session.execute(update(Outbox).values(state="pending"))
@@ -69,7 +71,7 @@ def test_a_duplicate_counts_as_success(store: Store, receiver: Receiver, setting
 
 
 def test_503_with_retry_after_is_honoured_then_sent(
-    store: Store, receiver: Receiver, settings: DeliverySettings, clock: Clock
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, clock: Clock
 ) -> None:
     receiver.fail_next(2, Fault(status=503, retry_after="7"))
     report = send_pending(store, settings)
@@ -79,7 +81,7 @@ def test_503_with_retry_after_is_honoured_then_sent(
 
 
 def test_429_with_an_http_date_is_honoured(
-    store: Store, receiver: Receiver, settings: DeliverySettings, clock: Clock
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, clock: Clock
 ) -> None:
     when = email.utils.format_datetime((clock.now + timedelta(seconds=30)).replace(tzinfo=UTC), usegmt=True)
     receiver.fail_next(1, Fault(status=429, retry_after=when))
@@ -88,7 +90,7 @@ def test_429_with_an_http_date_is_honoured(
 
 
 def test_an_overloaded_receiver_leaves_documents_pending_for_a_later_run(
-    store: Store, receiver: Receiver, settings: DeliverySettings, clock: Clock
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, clock: Clock
 ) -> None:
     receiver.fail_next(6, Fault(status=503, retry_after="600"))  # longer than we sleep through
     report = send_pending(store, settings)
@@ -102,7 +104,7 @@ def test_an_overloaded_receiver_leaves_documents_pending_for_a_later_run(
 
 
 def test_backoff_is_bounded_with_full_jitter_and_attempts_are_bounded(
-    store: Store, receiver: Receiver, settings: DeliverySettings, clock: Clock
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, clock: Clock
 ) -> None:
     receiver.fail_next(100, Fault(status=502))
     short = DeliverySettings(
@@ -116,7 +118,7 @@ def test_backoff_is_bounded_with_full_jitter_and_attempts_are_bounded(
 
 
 def test_a_400_quarantines_with_the_reason_and_is_never_retried(
-    store: Store, receiver: Receiver, settings: DeliverySettings
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings
 ) -> None:
     doc_id = _add_invalid(store, {"hostname": "LT-QUACKENBUSH"})
     report = send_pending(store, settings)
@@ -164,14 +166,14 @@ def test_the_post_carries_gzip_json_to_the_documented_path(clock: Clock) -> None
 
 
 def test_413_is_quarantined_and_never_loops(store: Store, tmp_path: Any, settings: DeliverySettings) -> None:
-    with Receiver(f"sqlite:///{tmp_path / 'small.db'}", max_body=100) as small:  # SQLite works too
+    with FaultyReceiver(f"sqlite:///{tmp_path / 'small.db'}", max_body=100) as small:  # SQLite works too
         report = send_pending(store, DeliverySettings(**{**settings.__dict__, "endpoint": small.url}))
         assert {(r.status, r.code) for r in report.results} == {("quarantined", 413)}
         assert small.requests == 2 and report.exit_code == 11
 
 
 def test_the_size_limit_is_checked_before_sending(
-    store: Store, receiver: Receiver, settings: DeliverySettings
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings
 ) -> None:
     report = send_pending(store, DeliverySettings(**{**settings.__dict__, "max_bytes": 50}))
     assert {r.status for r in report.results} == {"quarantined"} and "limit" in report.results[0].reason
@@ -179,7 +181,7 @@ def test_the_size_limit_is_checked_before_sending(
 
 
 def test_a_dropped_connection_is_retried(
-    store: Store, receiver: Receiver, settings: DeliverySettings, clock: Clock
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, clock: Clock
 ) -> None:
     receiver.fail_next(1, Fault(drop=True))
     report = send_pending(store, settings)
@@ -187,16 +189,18 @@ def test_a_dropped_connection_is_retried(
 
 
 def test_a_timeout_is_retried_and_the_receiver_keeps_one_copy(
-    store: Store, receiver: Receiver, settings: DeliverySettings
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings
 ) -> None:
-    receiver.fail_next(1, Fault(hang=0.6))  # the hung request is stored after the client gave up
-    report = send_pending(store, DeliverySettings(**{**settings.__dict__, "read_timeout": 0.2}))
+    # The hung request is stored after the client gave up. The timeout leaves a loaded machine
+    # (2 cores, coverage on) a full second for every request that is not held.
+    receiver.fail_next(1, Fault(hang=2.5))
+    report = send_pending(store, DeliverySettings(**{**settings.__dict__, "read_timeout": 1.0}))
     assert [r.status for r in report.results] == ["sent", "sent"]
     assert len(receiver.stored()) == 2
 
 
 def test_a_crash_after_posting_leaves_sending_and_the_next_run_finishes(
-    store: Store, receiver: Receiver, settings: DeliverySettings, monkeypatch: pytest.MonkeyPatch
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(*_args: Any) -> None:
         raise KeyboardInterrupt  # the process dies between the POST and marking the row
@@ -229,14 +233,14 @@ def test_an_unreachable_endpoint_exits_4_and_keeps_documents_pending(state_url: 
     assert {r.state for r in rows(store)} == {"pending"}
 
 
-def test_send_command_prints_json_and_exits_0(state_url: str, receiver: Receiver) -> None:
+def test_send_command_prints_json_and_exits_0(state_url: str, receiver: FaultyReceiver) -> None:
     result = CliRunner().invoke(cli, ["--state", state_url, "send", "--endpoint", receiver.url, "--json"])
     assert result.exit_code == 0, result.output
     assert '"sent": 2' in result.output
 
 
 def test_send_command_exits_11_when_something_is_quarantined(
-    state_url: str, store: Store, receiver: Receiver
+    state_url: str, store: Store, receiver: FaultyReceiver
 ) -> None:
     _add_invalid(store, {"hostname": "x"})
     result = CliRunner().invoke(cli, ["--state", state_url, "send", "--endpoint", receiver.url])
@@ -266,7 +270,7 @@ def test_http_to_a_remote_host_is_refused_by_the_cli(state_url: str) -> None:
 
 
 def test_the_endpoint_comes_from_the_environment(
-    state_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    state_url: str, receiver: FaultyReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SCCM_CEP_ENDPOINT", receiver.url)
     result = CliRunner().invoke(cli, ["--state", state_url, "send"])
@@ -275,7 +279,7 @@ def test_the_endpoint_comes_from_the_environment(
 
 
 def test_canaries_never_reach_outputs_logs_or_the_store_status(
-    state_url: str, store: Store, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    state_url: str, store: Store, receiver: FaultyReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     from fixtures.synthetic_site import CANARIES
 
@@ -296,7 +300,7 @@ def test_canaries_never_reach_outputs_logs_or_the_store_status(
 
 
 def test_send_tries_now_what_waits_for_its_back_off_and_says_so_in_one_line(
-    state_url: str, store: Store, receiver: Receiver, clock: Clock
+    state_url: str, store: Store, receiver: FaultyReceiver, clock: Clock
 ) -> None:
     # An outage: the receiver asks for an hour; both documents wait until then.
     clock.now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -322,7 +326,7 @@ def test_send_tries_now_what_waits_for_its_back_off_and_says_so_in_one_line(
 
 
 def test_send_while_the_receiver_is_still_down_says_when_it_tries_again(
-    state_url: str, store: Store, receiver: Receiver
+    state_url: str, store: Store, receiver: FaultyReceiver
 ) -> None:
     receiver.fail_next(10, Fault(status=503, retry_after="3600"))
     result = CliRunner().invoke(

@@ -35,6 +35,7 @@ from sccm_cep.collector.store.models import (
     Enrollment,
     Feedback,
     Outbox,
+    OutboxState,
     Run,
     Site,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "Enrollment",
     "Feedback",
     "Outbox",
+    "OutboxState",
     "Run",
     "Site",
     "Store",

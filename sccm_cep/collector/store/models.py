@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Date,
@@ -17,11 +18,25 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Approval", "AuditEvent", "Base", "Enrollment", "Feedback", "Outbox", "Run", "Site"]
+from sccm_cep.contract.upload import CURRENT_VERSIONS, DocumentKind
+
+__all__ = [
+    "Approval",
+    "AuditEvent",
+    "Base",
+    "Enrollment",
+    "Feedback",
+    "Outbox",
+    "OutboxState",
+    "Run",
+    "Site",
+]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -82,6 +97,32 @@ class Run(Base):
     host: Mapped[str | None] = mapped_column(String(255))
 
 
+class OutboxState(StrEnum):
+    """Where an outbox document is: pending → sending → sent | failed | quarantined, or
+    superseded by a forced re-take. Stored as these strings."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+    SUPERSEDED = "superseded"
+
+
+class _OutboxStateColumn(TypeDecorator[str]):
+    """VARCHAR(16) holding an ``OutboxState`` value: a write of any other string fails, a read
+    gives the enum member."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else OutboxState(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else OutboxState(value)
+
+
 class Outbox(Base):
     """A document waiting to be sent, or sent: the gzip of its exact bytes."""
 
@@ -93,7 +134,9 @@ class Outbox(Base):
     period: Mapped[str] = mapped_column(String(32))
     revision: Mapped[int] = mapped_column(Integer, default=0)
     document_id: Mapped[str] = mapped_column(String(36), unique=True)
-    state: Mapped[str] = mapped_column(String(16))  # pending|sending|sent|failed|quarantined|superseded
+    #: The version of the document's schema, so sending it needs no parse of the body.
+    schema_version: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(_OutboxStateColumn())  # an OutboxState
     created_at: Mapped[datetime] = mapped_column(DateTime)
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -106,16 +149,27 @@ class Outbox(Base):
 
     @classmethod
     def pending(
-        cls, site_id: int, kind: str, period: str, revision: int, document_id: str, body: bytes
+        cls,
+        site_id: int,
+        kind: str,
+        period: str,
+        revision: int,
+        document_id: str,
+        body: bytes,
+        *,
+        schema_version: str | None = None,
     ) -> Outbox:
-        """A new document waiting to be sent: its exact bytes, gzipped, with their sha256."""
+        """A new document waiting to be sent: its exact bytes, gzipped, with their sha256.
+        ``schema_version``: the one it was written in (default: what this release writes for
+        ``kind``)."""
         return cls(
             site_id=site_id,
             kind=kind,
             period=period,
             revision=revision,
             document_id=document_id,
-            state="pending",
+            schema_version=schema_version or CURRENT_VERSIONS[DocumentKind(kind)],
+            state=OutboxState.PENDING,
             created_at=datetime.now(UTC).replace(tzinfo=None),
             body=gzip.compress(body),
             sha256=hashlib.sha256(body).hexdigest(),
