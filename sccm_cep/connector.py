@@ -1,25 +1,30 @@
-"""The seam between the core and the sources: a Connector opens streams of canonical records.
+"""The seam between the core and the sources: a Connector opens streams of canonical records
+and says what it could not collect.
 
 Connectors live in the top-level ``connectors`` package and are found through the
-entry-point group ``sccm_cep.connectors``; the core never imports them by name.
+entry-point group ``sccm_cep.connectors``; the core never imports them by name. Site
+discovery (``site discover``) goes through ``sccm_cep.discovery`` with the same typed settings
+the directory connector takes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sccm_cep.errors import ConfigError, NotAnSccmSite
 from sccm_cep.model import Level, Record
 
 __all__ = [
+    "DERIVED_INPUTS",
     "ENTRY_POINT_GROUP",
     "CheckReport",
     "CollectionRequest",
     "Connector",
-    "RecordSource",
+    "DirectorySettings",
+    "SiteDiscovery",
     "Stream",
     "available_connectors",
     "load_discovery",
@@ -29,6 +34,40 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "sccm_cep.connectors"
 DISCOVERY_GROUP = "sccm_cep.discovery"
+
+_OS = ("caption", "version", "product_type")
+_DEVICE_OS = ("os_caption", "os_version")
+_HW = ("manufacturer", "model")
+
+#: record → derived (or normalized-in-place) field → the raw fields it is computed from. Part of
+#: the seam: a connector reads the raw fields, the export derives the rest.
+DERIVED_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "site": {"release": ("build_number", "version")},
+    "client_version": {"release": ("client_version",)},
+    "hardware_model": {
+        "vendor": ("manufacturer",),
+        "model_family": _HW,
+        "hypervisor": _HW,
+        "is_virtual": _HW,
+    },
+    "hardware_cpu": {"cpu_family": ("cpu_name",)},
+    "hardware_chassis": {"chassis": ("chassis_type",), "form_factor": ("chassis_type",)},
+    "operating_system": {"family": _OS, "release": _OS, "build": ("version",), "edition": _OS},
+    "software": {
+        "publisher": ("publisher",),
+        "product": ("product", "version"),
+        "version": ("product", "version"),
+    },
+    "device": {
+        "os_family": _DEVICE_OS,
+        "os_release": _DEVICE_OS,
+        "os_edition": _DEVICE_OS,
+        "model_family": _HW,
+        "hypervisor": _HW,
+        "cpu_family": ("cpu_name",),
+        "chassis": ("chassis_type",),
+    },
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +94,23 @@ class CheckReport:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-class RecordSource(NamedTuple):
-    """Records from a source that is not a site connector (e.g. AD counts), and its name."""
+@dataclass(frozen=True, slots=True)
+class DirectorySettings:
+    """How to reach Active Directory: for site discovery and for the coverage source.
 
-    name: str
-    read: Callable[[], Iterable[Record]]
+    ``password_ref`` is a secret reference (env:, file:, keyring:), never the password.
+    With no ``ldap_url`` the domain controllers come from DNS (``domain`` or this host's);
+    with no ``bases`` the directory's naming context is searched.
+    """
+
+    ldap_url: str | None = None
+    bases: tuple[str, ...] = ()
+    auth: str = "simple"
+    bind_dn: str | None = None
+    password_ref: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = None
+    insecure: bool = False
+    domain: str | None = None
 
 
 @runtime_checkable
@@ -77,7 +128,7 @@ class Stream(Protocol):
 
 @runtime_checkable
 class Connector(Protocol):
-    """A source of canonical records for one site."""
+    """A source of canonical records for one site, and its own notes on what it left out."""
 
     name: str
 
@@ -85,11 +136,22 @@ class Connector(Protocol):
 
     def streams(self, request: CollectionRequest) -> Sequence[Stream]: ...
 
+    def skipped(self, request: CollectionRequest) -> Sequence[str]:
+        """Notes on what ``request`` wanted that this source did not collect (missing views,
+        unreachable clients). Asked after the streams were read; never holds a site value."""
+        ...
+
     def close(self) -> None: ...
 
 
 class ConnectorFactory(Protocol):
     def __call__(self, **options: Any) -> Connector: ...
+
+
+class SiteDiscovery(Protocol):
+    """What ``sccm_cep.discovery`` entry points are: the sites a directory publishes, as JSON-able rows."""
+
+    def __call__(self, settings: DirectorySettings) -> list[dict[str, Any]]: ...
 
 
 def site_code_of(connector: Connector) -> str:
@@ -102,13 +164,13 @@ def site_code_of(connector: Connector) -> str:
     return code
 
 
-def load_discovery(name: str) -> Callable[..., list[dict[str, Any]]]:
+def load_discovery(name: str) -> SiteDiscovery:
     """The discovery function published as ``name`` in ``sccm_cep.discovery`` (e.g. ldap)."""
     found = [ep for ep in entry_points(group=DISCOVERY_GROUP) if ep.name == name]
     try:
         if not found:
             raise ImportError(name)
-        function: Callable[..., list[dict[str, Any]]] = found[0].load()
+        function: SiteDiscovery = found[0].load()
     except (ImportError, AttributeError) as exc:
         raise ConfigError(
             f"site discovery through {name} is not installed",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sccm_cep import model as m
-from sccm_cep.connector import CheckReport, CollectionRequest
+from sccm_cep.connector import DERIVED_INPUTS, CheckReport, CollectionRequest
 from sccm_cep.errors import (
     ConfigError,
     SourceAuthError,
@@ -72,6 +72,7 @@ class WinRMConnector:
         self._failures: dict[str, int] = {}
         self._client_total = 0
         self._counts: mapping.ClientCounts | None = None
+        self._request_fields: dict[str, frozenset[str]] = {}
 
     def __repr__(self) -> str:
         return f"WinRMConnector(site_server={self._server}, clients={len(self._clients)})"
@@ -161,7 +162,7 @@ class WinRMConnector:
         with self._lock:
             if self._counts is not None:
                 return self._counts
-        fields: Mapping[str, frozenset[str]] = getattr(self, "_request_fields", {})
+        fields: Mapping[str, frozenset[str]] = self._request_fields
         counts = mapping.ClientCounts(fields)
         device = fields.get("device", frozenset())
         want_software = bool(fields.get("software")) or "software_count" in device
@@ -243,8 +244,6 @@ class _WinRMStream:
 
 
 def _raw_fields(record: str) -> frozenset[str]:
-    from sccm_cep.export.derive import DERIVED_INPUTS
-
     rt = m.record_type(record)
     names = {f for f in rt.__dataclass_fields__ if f != rt.WEIGHT}
     return frozenset(

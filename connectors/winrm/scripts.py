@@ -20,4 +20,8 @@ def load_script(name: str) -> str:
     """The text of ``scripts/<name>.ps1`` (KeyError for an unknown name)."""
     if name not in script_names():
         raise KeyError(name)
-    return resources.files(__package__ or "sccm_cep_connectors.winrm").joinpath("scripts", f"{name}.ps1").read_text(encoding="utf-8")
+    return (
+        resources.files(__package__ or "sccm_cep_connectors.winrm")
+        .joinpath("scripts", f"{name}.ps1")
+        .read_text(encoding="utf-8")
+    )

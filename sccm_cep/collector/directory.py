@@ -1,5 +1,5 @@
-"""Active Directory through the LDAP connector's published functions: site discovery and the
-coverage count (enabled computers, only as a number), with one settings shape for both.
+"""Active Directory through the LDAP connector: site discovery (its discovery entry point) and
+the coverage source (its Connector), both from one settings shape the site keeps.
 """
 
 from __future__ import annotations
@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sccm_cep.connector import Connector, RecordSource, load_discovery
+from sccm_cep.connector import Connector, DirectorySettings, load_discovery, open_connector
 from sccm_cep.errors import ConfigError
-from sccm_cep.model import DirectoryCoverage
 
 __all__ = [
     "LDAP_KEYS",
-    "count_computers",
     "coverage_source",
+    "directory_settings",
     "discover_sites",
     "find_discovered",
     "ldap_settings",
@@ -33,30 +32,24 @@ def ldap_settings(opts: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _call(name: str, settings: Mapping[str, Any]) -> Any:
-    s = ldap_settings(settings)
-    function = load_discovery(name)
-    return function(
-        s["ldap_url"],
-        s["bases"] or None,
-        s["auth"],
-        s["bind_dn"],
-        s["ldap_password_ref"],
-        s["ca_bundle"],
-        s["insecure"],
+def directory_settings(opts: Mapping[str, Any]) -> DirectorySettings:
+    """The typed settings the LDAP connector takes, out of CLI options or a stored site."""
+    s = ldap_settings(opts)
+    return DirectorySettings(
+        ldap_url=s["ldap_url"],
+        bases=tuple(s["bases"]),
+        auth=s["auth"],
+        bind_dn=s["bind_dn"],
+        password_ref=s["ldap_password_ref"],
+        ca_bundle=None if s["ca_bundle"] is None else str(s["ca_bundle"]),
+        insecure=s["insecure"],
         domain=s["domain"],
     )
 
 
 def discover_sites(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every site and management point AD publishes, as JSON-able rows."""
-    rows: list[dict[str, Any]] = _call("ldap", settings)
-    return rows
-
-
-def count_computers(settings: Mapping[str, Any]) -> int:
-    """Enabled computer objects under the configured bases: a count, nothing else."""
-    return int(_call("ldap_count", settings))
+    return load_discovery("ldap")(directory_settings(settings))
 
 
 def find_discovered(rows: list[dict[str, Any]], code: str) -> dict[str, Any]:
@@ -71,13 +64,11 @@ def find_discovered(rows: list[dict[str, Any]], code: str) -> dict[str, Any]:
     )
 
 
-def coverage_source(connector: Connector, settings: Mapping[str, Any]) -> RecordSource:
-    """The coverage record, read when the export asks for it: AD's count next to SCCM's clients."""
-
-    def read() -> list[DirectoryCoverage]:
-        computers = count_computers(settings)
-        managed = connector.check().managed_clients
-        share = managed / computers if computers and managed is not None else None
-        return [DirectoryCoverage(directory_computers=computers, managed_clients=managed, coverage=share)]
-
-    return RecordSource("ldap", read)
+def coverage_source(site: Connector, settings: Mapping[str, Any]) -> Connector:
+    """The AD coverage source of a site: AD's computer count next to the clients ``site`` manages
+    (asked only when the coverage record is read)."""
+    return open_connector(
+        "ldap",
+        settings=directory_settings(settings),
+        managed_clients=lambda: site.check().managed_clients,
+    )

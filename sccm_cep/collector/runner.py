@@ -23,17 +23,20 @@ from sqlalchemy.orm import Session
 
 from sccm_cep.collector.cadence import Cadence, Period, due_period, parse_period
 from sccm_cep.collector.directory import coverage_source
+from sccm_cep.collector.keys import site_secret
 from sccm_cep.collector.participation import current_enrollment, first_submission, taken_periods
-from sccm_cep.collector.sites import find_site, open_site_connectors, site_secret
-from sccm_cep.collector.store import Enrollment, Feedback, Outbox, Run, Site, Store, utcnow
-from sccm_cep.delivery.testhook import pause_at
+from sccm_cep.collector.sites import find_site, open_site_connectors
+from sccm_cep.collector.store import Enrollment, Feedback, Outbox, OutboxState, Run, Site, Store, utcnow
+from sccm_cep.connector import Connector
+from sccm_cep.delivery.checkpoints import Step, reached
+from sccm_cep.delivery.outbox import pending_from_file
 from sccm_cep.errors import ConfigError, SccmCepError
 from sccm_cep.export.pipeline import run_export
 from sccm_cep.model import Level
 from sccm_cep.privacy.approval import require_approval
 from sccm_cep.privacy.policy import PolicySet
 
-__all__ = ["RunOutcome", "run_due", "run_period"]
+__all__ = ["RunOutcome", "open_sources", "run_due", "run_period"]
 
 log = logging.getLogger("sccm_cep.collector.runner")
 
@@ -175,7 +178,7 @@ def _take(
         .limit(1)
     ).scalar_one_or_none()
     try:
-        body, doc_id = _export(
+        row = _export(
             site,
             policies,
             enrollment,
@@ -187,10 +190,13 @@ def _take(
     except SccmCepError as exc:
         session.rollback()
         _record_failure(store, site, period, exc)
+        # The exit code and phase only: a message can quote what the site returned.
+        log.warning("site %s %s: failed in %s (exit %d)", site.code, period, exc.phase, exc.exit_code)
         return RunOutcome(site.code, "failed", period, message=exc.one_line(), exit_code=exc.exit_code)
-    session.add(Outbox.pending(site.id, "submission", period, revision, doc_id, body))
+    doc_id = row.document_id
+    session.add(row)
     if previous is not None and previous.state != "sent":
-        previous.state = "superseded"
+        previous.state = OutboxState.SUPERSEDED
     if answer is not None:
         answer.sent_in = doc_id
     run.status, run.finished_at = "ok", utcnow()
@@ -201,7 +207,23 @@ def _take(
     except IntegrityError:
         session.rollback()
         return RunOutcome(site.code, "not-due", period, message="already taken by another run")
+    log.info("site %s %s: taken as document %s (revision %d)", site.code, period, doc_id, revision)
     return RunOutcome(site.code, "taken", period, doc_id)
+
+
+def open_sources(site: Site) -> list[Connector]:
+    """Every source a run of ``site`` reads, opened: its registered connectors (database first,
+    then WinRM) and, for a site registered from AD, the AD coverage source."""
+    opened = open_site_connectors(site)
+    connection = json.loads(site.ad_info).get("connection") if site.ad_info else None
+    if connection:
+        try:
+            opened.append(coverage_source(opened[0], connection))
+        except BaseException:
+            for each in opened:
+                each.close()
+            raise
+    return opened
 
 
 def _export(
@@ -212,15 +234,11 @@ def _export(
     revision: int,
     feedback: tuple[int, str | None] | None,
     supersedes: str | None,
-) -> tuple[bytes, str]:
-    opened = open_site_connectors(site)
-    connector = opened[0]
+) -> Outbox:
+    """Write the period's document to a private temporary folder and hand the file to the outbox."""
+    opened = open_sources(site)
     try:
         with tempfile.TemporaryDirectory(prefix="sccm-cep-run-") as tmp:
-            extra = None
-            connection = json.loads(site.ad_info).get("connection") if site.ad_info else None
-            if connection:
-                extra = {"directory_coverage": coverage_source(connector, connection)}
             result = run_export(
                 opened,
                 policies,
@@ -232,10 +250,12 @@ def _export(
                 feedback=feedback,
                 revision=revision,
                 supersedes=supersedes,
-                extra=extra,
             )
-            pause_at("export")  # test hook: written, not yet in the outbox
-            return result.written.path.read_bytes(), result.written.document_id
+            reached(Step.EXPORT)  # a crash point the kill tests stop at: written, not in the outbox
+            written = result.written
+            return pending_from_file(
+                site.id, "submission", period, revision, written.document_id, written.path
+            )
     finally:
         for each in opened:
             each.close()

@@ -10,41 +10,9 @@ from typing import Any
 
 from sccm_cep import model as m
 from sccm_cep import normalize as n
+from sccm_cep.connector import DERIVED_INPUTS
 
-__all__ = ["DERIVED_INPUTS", "derive", "inputs_for"]
-
-_OS = ("caption", "version", "product_type")
-_DEVICE_OS = ("os_caption", "os_version")
-_HW = ("manufacturer", "model")
-
-#: record → derived (or normalized-in-place) field → the raw fields it is computed from.
-DERIVED_INPUTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "site": {"release": ("build_number", "version")},
-    "client_version": {"release": ("client_version",)},
-    "hardware_model": {
-        "vendor": ("manufacturer",),
-        "model_family": _HW,
-        "hypervisor": _HW,
-        "is_virtual": _HW,
-    },
-    "hardware_cpu": {"cpu_family": ("cpu_name",)},
-    "hardware_chassis": {"chassis": ("chassis_type",), "form_factor": ("chassis_type",)},
-    "operating_system": {"family": _OS, "release": _OS, "build": ("version",), "edition": _OS},
-    "software": {
-        "publisher": ("publisher",),
-        "product": ("product", "version"),
-        "version": ("product", "version"),
-    },
-    "device": {
-        "os_family": _DEVICE_OS,
-        "os_release": _DEVICE_OS,
-        "os_edition": _DEVICE_OS,
-        "model_family": _HW,
-        "hypervisor": _HW,
-        "cpu_family": ("cpu_name",),
-        "chassis": ("chassis_type",),
-    },
-}
+__all__ = ["derive", "inputs_for"]
 
 
 def inputs_for(record: str, fields: frozenset[str]) -> frozenset[str]:

@@ -1,29 +1,47 @@
-"""One export: connector streams → derive (normalize) → anonymize (policy) → submission file.
+"""One export: source streams → derive (normalize) → anonymize (policy) → submission file.
 
-Each phase has its own module and errors; this module only wires them in order and keeps
-the figures a run summary shows.
+``collect`` runs every phase up to the anonymized submission; ``write`` is the last phase.
+A run does both (``run_export``); preview, explain and the report call ``collect`` and stop
+before writing, so what they show is what a run sends. Each phase has its own module and
+errors; this module only wires them in order and keeps the figures a run summary shows.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from sccm_cep import model as m
 from sccm_cep.collector.cadence import Cadence, parse_period, period_of
-from sccm_cep.connector import CollectionRequest, Connector, RecordSource, Stream
+from sccm_cep.connector import CollectionRequest, Connector, Stream
 from sccm_cep.errors import ConfigError
 from sccm_cep.export.derive import derive, inputs_for
 from sccm_cep.export.write import WrittenSubmission, write_submission
 from sccm_cep.normalize import NormalizationStats
-from sccm_cep.privacy.anonymize import AnonymizedPart, Anonymizer, SiteSecret, SuppressionNote
+from sccm_cep.privacy.anonymize import (
+    AnonymizedPart,
+    AnonymizedSubmission,
+    Anonymizer,
+    FieldDecision,
+    SiteSecret,
+    SuppressionNote,
+)
 from sccm_cep.privacy.policy import PolicySet
 
-__all__ = ["ExportResult", "build_request", "current_period", "period_end", "run_export"]
+__all__ = [
+    "Collected",
+    "ExportResult",
+    "build_request",
+    "collect",
+    "current_period",
+    "period_end",
+    "run_export",
+    "write",
+]
 
 log = logging.getLogger("sccm_cep.export.pipeline")
 
@@ -46,6 +64,26 @@ class ExportResult:
     seconds: float
     level: m.Level
     period: str
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """A submission after the policies, not yet written: what a run writes and a preview shows.
+
+    ``decisions`` is the anonymizer's own record of what each counting rule kept (local only).
+    Device parts are read again from their sources when iterated: keep them open until done.
+    """
+
+    submission: AnonymizedSubmission
+    source_rows: tuple[tuple[str, str, int], ...]
+    notes: tuple[str, ...]
+    decisions: Mapping[tuple[str, str], FieldDecision]
+    publisher_normalized_share: float | None
+    started: float
+
+    @property
+    def suppressed(self) -> tuple[SuppressionNote, ...]:
+        return self.submission.suppressed
 
 
 def current_period(today: date) -> str:
@@ -75,7 +113,7 @@ def build_request(policies: PolicySet, level: m.Level) -> CollectionRequest:
 
 
 def run_export(
-    connector: Connector | Sequence[Connector],
+    sources: Connector | Sequence[Connector],
     policies: PolicySet,
     *,
     level: m.Level,
@@ -87,67 +125,104 @@ def run_export(
     feedback: tuple[int, str | None] | None = None,
     revision: int = 0,
     supersedes: str | None = None,
-    extra: Mapping[str, RecordSource] | None = None,
 ) -> ExportResult:
-    """Collect, normalize, anonymize and write one submission; nothing is written on failure.
-
-    With several connectors (a site read from its database and over WinRM), each section
-    comes whole from the first connector the policies' source preference names that can
-    fill it, and the submission says which one did.
-    """
-    started = time.perf_counter()
-    reference = period_end(period)
-    request = build_request(policies, level)
-    anonymizer = Anonymizer(policies, secret_for(site_code), level, reference=reference)
-    connectors = [connector] if isinstance(connector, Connector) else list(connector)
-    offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in connectors}
-    publisher = NormalizationStats()
-    sections: dict[str, dict[str, AnonymizedPart]] = {}
-    sources: dict[str, str] = {}
-    for section, types_ in m.SECTIONS.items():
-        if not level.includes(types_[0].LEVEL):
-            continue
-        sections[section] = {}
-        name = _choose(section, types_, offered, policies.source_preference.get(section, ()))
-        streams = offered.get(name, {}) if name else {}
-        for rt in types_:
-            stream = streams.get(rt.NAME)
-            if extra and rt.NAME in extra:
-                # Records from a second source (e.g. AD coverage counts), through the same policy.
-                part = anonymizer.part(rt, extra[rt.NAME].read)
-                _add_source(sources, section, extra[rt.NAME].name)
-            elif stream is None:
-                part = AnonymizedPart(rt.NAME, rt.KIND, ())
-            else:
-                log.info("collecting %s from %s", rt.NAME, stream.source)
-                part = anonymizer.part(rt, _reader(stream, publisher))
-                _add_source(sources, section, str(name))
-            sections[section][rt.NAME] = part
-    notes = tuple(n for c in connectors for n in getattr(c, "skipped", lambda _r: [])(request))
-    doc = anonymizer.finish(
-        site=anonymizer.site_pseudonym(site_code),
+    """Collect, normalize, anonymize and write one submission; nothing is written on failure."""
+    collected = collect(
+        sources,
+        policies,
+        level=level,
         period=period,
-        sections=sections,
-        sources=sources,
+        secret=secret_for(site_code),
+        site_code=site_code,
         feedback=feedback,
         revision=revision,
         supersedes=supersedes,
     )
-    written = write_submission(doc, out_dir, now=now)
+    return write(collected, out_dir, now=now)
+
+
+def collect(
+    sources: Connector | Sequence[Connector],
+    policies: PolicySet,
+    *,
+    level: m.Level,
+    period: str,
+    secret: SiteSecret,
+    site_code: str,
+    feedback: tuple[int, str | None] | None = None,
+    revision: int = 0,
+    supersedes: str | None = None,
+    only: Collection[str] | None = None,
+) -> Collected:
+    """Every phase but the last: the anonymized submission ``sources`` give for ``site_code``.
+
+    Each section comes whole from the first source the policies' source preference names that
+    offers any of its records (the submission says which one did). A source the preference does
+    not rank for a section (AD coverage) fills only records none of the ranked ones offers.
+    ``only`` (record names) leaves every other record empty and unread, sources chosen alike.
+    """
+    started = time.perf_counter()
+    request = build_request(policies, level)
+    anonymizer = Anonymizer(policies, secret, level, reference=period_end(period))
+    opened = [sources] if isinstance(sources, Connector) else list(sources)
+    offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in opened}
+    publisher = NormalizationStats()
+    sections: dict[str, dict[str, AnonymizedPart]] = {}
+    names: dict[str, str] = {}
+    for section, types_ in m.SECTIONS.items():
+        if not level.includes(types_[0].LEVEL):
+            continue
+        sections[section] = {}
+        ranked = policies.source_preference.get(section, ())
+        chosen = _choose(section, types_, offered, ranked)
+        for rt in types_:
+            name = _filler(rt.NAME, chosen, offered, ranked)
+            stream = offered[name][rt.NAME] if name else None
+            if stream is None or (only is not None and rt.NAME not in only):
+                sections[section][rt.NAME] = AnonymizedPart(rt.NAME, rt.KIND, ())
+                continue
+            log.info("collecting %s from %s", rt.NAME, stream.source)
+            sections[section][rt.NAME] = anonymizer.part(rt, _reader(stream, publisher))
+            _add_source(names, section, str(name))
+    notes = tuple(n for c in opened for n in c.skipped(request))
+    doc = anonymizer.finish(
+        site=anonymizer.site_pseudonym(site_code),
+        period=period,
+        sections=sections,
+        sources=names,
+        feedback=feedback,
+        revision=revision,
+        supersedes=supersedes,
+    )
+    rows = tuple((s, r, part.source_rows) for s, parts in sections.items() for r, part in parts.items())
+    log.info(
+        "site %s %s: extracted, derived and anonymized %d records in %.1f s (%d notes)",
+        site_code,
+        period,
+        len(rows),
+        time.perf_counter() - started,
+        len(notes),
+    )
+    return Collected(doc, rows, notes, anonymizer.decisions, publisher.share_normalized, started)
+
+
+def write(collected: Collected, out_dir: Path, *, now: datetime | None = None) -> ExportResult:
+    """The last phase: validate and write the anonymized submission to ``out_dir``."""
+    written = write_submission(collected.submission, out_dir, now=now)
+    log.info("wrote document %s: %d bytes", written.document_id, written.size)
     figures = tuple(
-        PartFigures(section, record, part.source_rows, written.rows.get(record, 0))
-        for section, parts in sections.items()
-        for record, part in parts.items()
+        PartFigures(section, record, source_rows, written.rows.get(record, 0))
+        for section, record, source_rows in collected.source_rows
     )
     return ExportResult(
         written=written,
         parts=figures,
-        suppressed=doc.suppressed,
-        notes=notes,
-        publisher_normalized_share=publisher.share_normalized,
-        seconds=time.perf_counter() - started,
-        level=level,
-        period=period,
+        suppressed=collected.suppressed,
+        notes=collected.notes,
+        publisher_normalized_share=collected.publisher_normalized_share,
+        seconds=time.perf_counter() - collected.started,
+        level=collected.submission.level,
+        period=collected.submission.period,
     )
 
 
@@ -163,6 +238,15 @@ def _choose(
         if any(rt.NAME in offered.get(name, {}) for rt in types_):
             return name
     return None
+
+
+def _filler(
+    record: str, chosen: str | None, offered: Mapping[str, Mapping[str, Stream]], ranked: Sequence[str]
+) -> str | None:
+    """The source of one record: the section's source, else an unranked source offering it."""
+    if chosen is not None and record in offered.get(chosen, {}):
+        return chosen
+    return next((n for n in offered if n not in ranked and n != chosen and record in offered[n]), None)
 
 
 def _add_source(sources: dict[str, str], section: str, name: str) -> None:

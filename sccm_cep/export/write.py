@@ -34,9 +34,12 @@ from sccm_cep.platform.files import atomic_output
 from sccm_cep.privacy.anonymize import AnonymizedSubmission
 
 __all__ = [
+    "RenderedSubmission",
     "WrittenSubmission",
+    "render_submission",
     "write_submission",
 ]
+
 
 @dataclass(frozen=True, slots=True)
 class WrittenSubmission:
@@ -48,6 +51,15 @@ class WrittenSubmission:
     size: int
     rows: Mapping[str, int]
 
+
+@dataclass(frozen=True, slots=True)
+class RenderedSubmission:
+    """The canonical bytes of a document went to a stream; what identifies them."""
+
+    document_id: str
+    content_digest: str
+    size: int
+    rows: Mapping[str, int]
 
 
 @lru_cache(maxsize=1)
@@ -85,37 +97,53 @@ def write_submission(
     """Validate and write ``doc`` atomically to ``out_dir``; return where it went."""
     if not isinstance(doc, AnonymizedSubmission):
         raise TypeError("write_submission accepts only an AnonymizedSubmission")
+    doc_id = document_id(doc.site, doc.period, revision=doc.revision)
+    final = out_dir / f"sccm-cep-{doc.period.replace('/', '_')}-{doc_id}.json"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir, prefix=".spool-") as spool:
-            spans, content_digest, rows = _spool_sections(doc, spool)
-            doc_id = document_id(doc.site, doc.period, revision=doc.revision)
-            envelope = {
-                "schema": SCHEMA_ID,
-                "schema_version": SCHEMA_VERSION,
-                "kind": "submission",
-                "document_id": doc_id,
-                "site": doc.site,
-                "period": doc.period,
-                "level": doc.level.value,
-                "generated_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "tool_version": __version__,
-                "policy_digest": doc.policy_digest,
-                "content_digest": content_digest,
-                "sources": dict(doc.sources),
-                "revision": doc.revision,
-            }
-            if doc.supersedes:
-                envelope["supersedes"] = doc.supersedes
-            _check_skeleton(envelope, doc)
-            final = out_dir / f"sccm-cep-{doc.period.replace('/', '_')}-{doc_id}.json"
-            size = _assemble(final, envelope, spool, spans)
+        with atomic_output(final) as out:
+            done = render_submission(doc, out, now=now, spool_dir=out_dir)
     except OSError as exc:
         raise OutputError(
             f"cannot write the submission to {out_dir}: {exc.strerror or exc.__class__.__name__}",
             hint="check the folder exists, is writable and has free space",
         ) from exc
-    return WrittenSubmission(final, doc_id, content_digest, size, rows)
+    return WrittenSubmission(final, done.document_id, done.content_digest, done.size, done.rows)
+
+
+def render_submission(
+    doc: AnonymizedSubmission, out: IO[bytes], *, now: datetime | None = None, spool_dir: Path | None = None
+) -> RenderedSubmission:
+    """Validate ``doc`` and write its canonical bytes to ``out``, a stream (the caller owns it).
+
+    Sections go through a spool file first (in ``spool_dir``), since the envelope, which sorts
+    among them, carries their digest. A failed validation raises before ``out`` gets a byte.
+    """
+    if not isinstance(doc, AnonymizedSubmission):
+        raise TypeError("render_submission accepts only an AnonymizedSubmission")
+    with tempfile.TemporaryFile(dir=spool_dir, prefix=".spool-") as spool:
+        spans, content_digest, rows = _spool_sections(doc, spool)
+        doc_id = document_id(doc.site, doc.period, revision=doc.revision)
+        envelope = {
+            "schema": SCHEMA_ID,
+            "schema_version": SCHEMA_VERSION,
+            "kind": "submission",
+            "document_id": doc_id,
+            "site": doc.site,
+            "period": doc.period,
+            "level": doc.level.value,
+            "generated_at": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tool_version": __version__,
+            "policy_digest": doc.policy_digest,
+            "content_digest": content_digest,
+            "sources": dict(doc.sources),
+            "revision": doc.revision,
+        }
+        if doc.supersedes:
+            envelope["supersedes"] = doc.supersedes
+        _check_skeleton(envelope, doc)
+        size = _assemble(out, envelope, spool, spans)
+    return RenderedSubmission(doc_id, content_digest, size, rows)
 
 
 def _spool_sections(
@@ -172,22 +200,26 @@ def _check_skeleton(envelope: dict[str, Any], doc: AnonymizedSubmission) -> None
 
 
 def _assemble(
-    final: Path, envelope: dict[str, Any], spool: IO[bytes], spans: dict[str, tuple[int, int]]
+    out: IO[bytes], envelope: dict[str, Any], spool: IO[bytes], spans: dict[str, tuple[int, int]]
 ) -> int:
-    keys = sorted([*envelope, *spans])
-    with atomic_output(final) as out:
-        out.write(b"{")
-        for i, key in enumerate(keys):
-            out.write((("," if i else "") + json.dumps(key) + ":").encode())
-            if key in spans:
-                start, length = spans[key]
-                spool.seek(start)
-                while length:
-                    chunk = spool.read(min(length, 1 << 20))
-                    out.write(chunk)
-                    length -= len(chunk)
-            else:
-                out.write(canonical_json(envelope[key]).encode("utf-8"))
-        out.write(b"}")
-        size = out.tell()
+    size = 0
+
+    def put(data: bytes) -> None:
+        nonlocal size
+        out.write(data)
+        size += len(data)
+
+    put(b"{")
+    for i, key in enumerate(sorted([*envelope, *spans])):
+        put((("," if i else "") + json.dumps(key) + ":").encode())
+        if key in spans:
+            start, length = spans[key]
+            spool.seek(start)
+            while length:
+                chunk = spool.read(min(length, 1 << 20))
+                put(chunk)
+                length -= len(chunk)
+        else:
+            put(canonical_json(envelope[key]).encode("utf-8"))
+    put(b"}")
     return size

@@ -27,6 +27,7 @@ __all__ = [
     "AnonymizedPart",
     "AnonymizedSubmission",
     "Anonymizer",
+    "FieldDecision",
     "SiteSecret",
     "SuppressionNote",
 ]
@@ -69,6 +70,17 @@ class SuppressionNote:
     threshold: int
     values: int
     devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDecision:
+    """What a counting action decided for one field: devices per value, and the values kept.
+
+    Local only (a reviewer's explain): the values are never written anywhere.
+    """
+
+    devices: Mapping[Any, int]
+    kept: frozenset[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +128,14 @@ class Anonymizer:
         self.reference = reference
         self._secret = secret
         self._notes: list[SuppressionNote] = []
+        self._decisions: dict[tuple[str, str], FieldDecision] = {}
 
     # -- public --------------------------------------------------------------------------
+
+    @property
+    def decisions(self) -> Mapping[tuple[str, str], FieldDecision]:
+        """(record, field) → what its counting action kept, for every counted field so far."""
+        return dict(self._decisions)
 
     def site_pseudonym(self, site_code: str) -> str:
         return self._secret.pseudonym("site", site_code)
@@ -248,6 +266,7 @@ class Anonymizer:
             ranked = sorted(devices.items(), key=lambda vn: (-vn[1], str(vn[0])))
             keep = {v for v, _ in ranked[:n]} | {None}
             threshold = n
+        self._decisions[(record, fp.name)] = FieldDecision(devices, frozenset(keep))
         hidden = [v for v in devices if v not in keep]
         if hidden:
             self._notes.append(

@@ -1,31 +1,34 @@
 """Preview and explain for a reviewer: exactly what a registered site would send, stored nowhere.
 
-``preview`` runs the real export into a temporary folder and returns the document; nothing is
-kept in the store or the outbox. ``explain`` shows a few local raw values of one field and what
-its policy turns them into; raw values are for the local screen only and never written anywhere.
+Both run the export a run runs (``export.pipeline.collect``) over the sources a run opens
+(``collector.runner.open_sources``) and stop before writing: ``preview`` renders the anonymized
+submission in memory the way the writer does; ``explain`` shows a few local raw values of one
+field and what the anonymizer made of them. Raw values are for the local screen only.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from sccm_cep import model as m
+from sccm_cep.collector.keys import site_secret
 from sccm_cep.collector.participation import current_enrollment
-from sccm_cep.collector.sites import find_site, open_site_connector, site_secret
-from sccm_cep.collector.store import Outbox, Store
-from sccm_cep.connector import CollectionRequest
+from sccm_cep.collector.runner import open_sources
+from sccm_cep.collector.sites import find_site
+from sccm_cep.collector.store import Outbox, Site, Store
+from sccm_cep.connector import CheckReport, CollectionRequest, Connector, Stream
 from sccm_cep.errors import ConfigError
-from sccm_cep.export.derive import derive, inputs_for
-from sccm_cep.export.pipeline import current_period, period_end, run_export
+from sccm_cep.export.derive import derive
+from sccm_cep.export.pipeline import Collected, collect, current_period, period_end
+from sccm_cep.export.write import render_submission
 from sccm_cep.privacy.anonymize import OTHER, Anonymizer, SuppressionNote
 from sccm_cep.privacy.policy import Action, FieldPolicy, PolicySet
 
@@ -92,26 +95,40 @@ def site_level(store: Store, code: str, level: str | None) -> m.Level:
 def preview(
     store: Store, code: str, policies: PolicySet, *, level: m.Level, period: str | None = None
 ) -> Preview:
-    """Run the collection for a registered site into a temporary folder and read the result back."""
+    """The submission a run of the registered site would send now, rendered in memory only."""
     with store.session() as session:
         site = find_site(session, code)
     period = period or current_period(datetime.now(UTC).date())
-    connector = open_site_connector(site)
+    opened = open_sources(site)
     try:
-        with tempfile.TemporaryDirectory(prefix="sccm-cep-preview-") as tmp:
-            result = run_export(
-                connector,
-                policies,
-                level=level,
-                period=period,
-                secret_for=lambda _code: site_secret(site),
-                out_dir=Path(tmp),
-                site_code=site.code,
-            )
-            document = json.loads(result.written.path.read_text(encoding="utf-8"))
+        collected = _collect(site, opened, policies, level, period)
+        # The writer's own rendering (validation, canonical bytes), into memory, not a file.
+        buffer = io.BytesIO()
+        render_submission(collected.submission, buffer)
     finally:
-        connector.close()
-    return Preview(site.code, period, level, document, result.suppressed, result.notes)
+        for each in opened:
+            each.close()
+    document = json.loads(buffer.getvalue())
+    return Preview(site.code, period, level, document, collected.suppressed, collected.notes)
+
+
+def _collect(
+    site: Site,
+    sources: Sequence[Connector],
+    policies: PolicySet,
+    level: m.Level,
+    period: str,
+    only: frozenset[str] | None = None,
+) -> Collected:
+    return collect(
+        sources,
+        policies,
+        level=level,
+        period=period,
+        secret=site_secret(site),
+        site_code=site.code,
+        only=only,
+    )
 
 
 def explain(
@@ -138,50 +155,70 @@ def explain(
         return Explanation(rt.NAME, name, treatment, fp.purpose, f"not sent at level {level.value}", ())
     with store.session() as session:
         site = find_site(session, code)
-    reference = period_end(period or current_period(datetime.now(UTC).date()))
-    wanted = frozenset(inputs_for(rt.NAME, frozenset({name})) | ({rt.WEIGHT} if rt.WEIGHT else set()))
-    request = CollectionRequest(level=level, fields={rt.NAME: wanted})
-    anonymizer = Anonymizer(policies, site_secret(site), level, reference=reference)
-    connector = open_site_connector(site)
+    period = period or current_period(datetime.now(UTC).date())
+    seen: list[m.Record] = []
+    opened = open_sources(site)
     try:
-        streams = [s for s in connector.streams(request) if s.record_type is rt]
-        pairs = [(raw, derive(raw)) for s in streams for raw in s.read()]
+        tapped = [_Tap(source, rt, seen) for source in opened]
+        collected = _collect(site, tapped, policies, level, period, only=frozenset({rt.NAME}))
+        part = collected.submission.sections[rt.SECTION][rt.NAME]
+        if not seen and part.stream is not None:
+            for _ in part.iter_rows():  # device rows nothing counted: read them once, here
+                pass
     finally:
-        connector.close()
-    examples = _examples(rt, fp, pairs, anonymizer)
+        for each in opened:
+            each.close()
+    pairs = [(raw, derive(raw)) for raw in seen]
+    anonymizer = Anonymizer(policies, site_secret(site), level, reference=period_end(period))
+    examples = _examples(rt, fp, pairs, collected, anonymizer)
     message = LOCAL_ONLY if examples else "no values at this site"
     return Explanation(rt.NAME, name, treatment, fp.purpose, message, examples)
 
 
 def _examples(
-    rt: type[m.Record], fp: FieldPolicy, pairs: list[tuple[m.Record, m.Record]], anonymizer: Anonymizer
+    rt: type[m.Record],
+    fp: FieldPolicy,
+    pairs: list[tuple[m.Record, m.Record]],
+    collected: Collected,
+    anonymizer: Anonymizer,
 ) -> tuple[Example, ...]:
-    weights: Counter[Any] = Counter()
-    raw_of: dict[Any, tuple[Any, Any]] = {}
+    """The most common values and the rarest ones, so a reviewer sees suppression at work."""
+    raw_of: dict[Any, tuple[Any, m.Record]] = {}
     for raw, done in pairs:
         value = getattr(done, fp.name)
-        if value is None:
-            continue
-        w = int(getattr(done, rt.WEIGHT) or 0) if rt.WEIGHT else 1
-        # The anonymizer's rule: disjoint rows add up, overlapping ones count their largest row.
-        weights[value] = weights[value] + w if rt.DISJOINT else max(weights[value], w)
-        raw_of.setdefault(value, (getattr(raw, fp.name), done))
-    if not weights:
+        if value is not None:
+            raw_of.setdefault(value, (getattr(raw, fp.name), done))
+    if not raw_of:
         return ()
-    kept = _kept(fp, weights)
-    ranked = sorted(weights, key=lambda v: (-weights[v], str(v)))
-    # The most common values and the rarest ones, so a reviewer sees suppression at work.
+    # A counted field: the export's own decision, devices per value as it counted them.
+    decision = collected.decisions.get((rt.NAME, fp.name))
+    devices = decision.devices if decision is not None else _rows_per_value(rt, fp, pairs)
+    ranked = sorted(raw_of, key=lambda v: (-devices.get(v, 0), str(v)))
     chosen = ranked if len(ranked) <= MAX_EXAMPLES else [*ranked[:3], *ranked[-2:]]
     out = []
     for value in chosen:
         raw, done = raw_of[value]
-        if kept is not None:
-            sent: Any = value if value in kept else OTHER
+        if decision is not None:
+            sent: Any = value if value in decision.kept else OTHER
         else:
             rows = list(anonymizer.part(rt, _one(done)).iter_rows())
             sent = rows[0].get(fp.name) if rows else None
-        out.append(Example(raw, value, sent, weights[value] if rt.KIND is not m.RecordKind.OBJECT else None))
+        shown = devices.get(value) if rt.KIND is not m.RecordKind.OBJECT else None
+        out.append(Example(raw, value, sent, shown))
     return tuple(out)
+
+
+def _rows_per_value(
+    rt: type[m.Record], fp: FieldPolicy, pairs: list[tuple[m.Record, m.Record]]
+) -> Counter[Any]:
+    """For a field no count decides on: how many devices (the record's weight) show each value,
+    only to rank and label the examples."""
+    weights: Counter[Any] = Counter()
+    for _raw, done in pairs:
+        value, w = getattr(done, fp.name), int(getattr(done, rt.WEIGHT) or 0) if rt.WEIGHT else 1
+        # Rows that may overlap on devices show their largest row, as the policies count them.
+        weights[value] = weights[value] + w if rt.DISJOINT else max(weights[value], w)
+    return weights
 
 
 def _one(record: m.Record) -> Callable[[], Iterator[m.Record]]:
@@ -193,13 +230,46 @@ def _one(record: m.Record) -> Callable[[], Iterator[m.Record]]:
     return read
 
 
-def _kept(fp: FieldPolicy, weights: Counter[Any]) -> set[Any] | None:
-    if fp.action is Action.SUPPRESS_BELOW:
-        return {v for v, n in weights.items() if n >= int(fp.params["k"])}
-    if fp.action is Action.TOP_N:
-        ranked = sorted(weights.items(), key=lambda vn: (-vn[1], str(vn[0])))
-        return {v for v, _ in ranked[: int(fp.params["n"])]}
-    return None
+class _Tap:
+    """A source as it is, except that raw records of one type are also kept (local only)."""
+
+    def __init__(self, inner: Connector, rt: type[m.Record], seen: list[m.Record]) -> None:
+        self.name = inner.name
+        self._inner, self._rt, self._seen = inner, rt, seen
+
+    def check(self) -> CheckReport:
+        return self._inner.check()
+
+    def streams(self, request: CollectionRequest) -> Sequence[Stream]:
+        return [
+            _TapStream(s, self._seen) if s.record_type is self._rt else s
+            for s in self._inner.streams(request)
+        ]
+
+    def skipped(self, request: CollectionRequest) -> Sequence[str]:
+        return self._inner.skipped(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@dataclass(frozen=True)
+class _TapStream:
+    inner: Stream
+    seen: list[m.Record]
+
+    @property
+    def record_type(self) -> type[m.Record]:
+        return self.inner.record_type
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+    def read(self) -> Iterator[m.Record]:
+        for record in self.inner.read():
+            self.seen.append(record)
+            yield record
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from sccm_cep import model as m
 from sccm_cep.cli import cli
-from sccm_cep.export.derive import DERIVED_INPUTS
+from sccm_cep.connector import DERIVED_INPUTS
 from sccm_cep.privacy.catalog import build_catalog, compare, filter_level, load_sources, render_markdown
 from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import views
@@ -103,7 +103,9 @@ def test_committed_docs_fields_md_is_current() -> None:
 def test_against_marks_new_changed_and_removed_fields(policy_copy: Path) -> None:
     current = build_catalog(load_policies())
     software = policy_copy / "software.yaml"
-    text = software.read_text(encoding="utf-8").replace("k: 5\n    category: free_text", "k: 10\n    category: free_text", 1)
+    text = software.read_text(encoding="utf-8").replace(
+        "k: 5\n    category: free_text", "k: 10\n    category: free_text", 1
+    )
     software.write_text(text, encoding="utf-8")
     older = [r for r in build_catalog(load_policies(policy_copy)) if r.key != "software.installations"]
     older.append(older[0].__class__(**{**older[0].as_json(), "field": "retired_field"}))
@@ -117,9 +119,20 @@ def test_against_marks_new_changed_and_removed_fields(policy_copy: Path) -> None
 
 def test_comments_and_layout_are_not_a_change(policy_copy: Path, data_dir: Path) -> None:
     site = policy_copy / "site.yaml"
-    site.write_text("# reviewed again, no change\n" + site.read_text(encoding="utf-8") + "\n\n", encoding="utf-8")
+    site.write_text(
+        "# reviewed again, no change\n" + site.read_text(encoding="utf-8") + "\n\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(
-        cli, ["fields", "--format", "csv", "--policies", str(policy_copy), "--against", str(policy_copy.parent.parent / "x")]
+        cli,
+        [
+            "fields",
+            "--format",
+            "csv",
+            "--policies",
+            str(policy_copy),
+            "--against",
+            str(policy_copy.parent.parent / "x"),
+        ],
     )
     assert result.exit_code == 3  # a missing baseline is a policy problem, not a crash
     result = CliRunner().invoke(cli, ["fields", "--format", "csv", "--against", str(policy_copy)])

@@ -182,3 +182,16 @@ def test_site_check_reports_a_refused_winrm_login(
     assert reg.exit_code == 0, reg.output
     check = CliRunner().invoke(cli, [*state, "site", "check", "PS1"])
     assert check.exit_code == 5 and "definitely-wrong-78" not in check.output
+
+
+def test_preview_of_a_winrm_site_is_the_document_its_run_queues(
+    winrm_args: list[str], tmp_path: Path, data_dir: Path
+) -> None:
+    from tests.e2e.preview_run import assert_same_document, preview_then_run
+
+    state = tmp_path / "state.db"
+    reg = CliRunner().invoke(cli, ["--state", f"sqlite:///{state}", "site", "register", "PS1", *winrm_args])
+    assert reg.exit_code == 0, reg.output
+    shown, written = preview_then_run(state, "PS1")
+    assert set(shown["sources"].values()) == {"winrm"} and shown["software"]["software"]
+    assert_same_document(shown, written)

@@ -163,3 +163,30 @@ def test_sites_registered_from_ad_carry_coverage_into_scheduled_runs(
         (body,) = db.execute("select body from outbox where kind = 'submission'").fetchone()
     (row,) = json.loads(gzip.decompress(body))["site_profile"]["directory_coverage"]
     assert row["directory_computers"] == "100-500"
+
+
+def test_preview_of_a_site_registered_from_ad_is_the_document_its_run_queues(
+    slapd: Slapd, svc_password: str, tmp_path: Path, data_dir: Path, sqlite_site: str
+) -> None:
+    from tests.e2e.preview_run import assert_same_document, preview_then_run
+
+    state = tmp_path / "state.db"
+    reg = CliRunner().invoke(
+        cli,
+        [
+            "--state",
+            f"sqlite:///{state}",
+            "site",
+            "register",
+            "PS1",
+            "--from-ad",
+            "--db",
+            sqlite_site,
+            *_ldap_args(slapd, svc_password),
+        ],
+    )
+    assert reg.exit_code == 0, reg.output
+    shown, written = preview_then_run(state, "PS1")
+    (row,) = shown["site_profile"]["directory_coverage"]
+    assert row["directory_computers"] == "100-500" and shown["sources"]["site_profile"] == "ldap+sccm_sql"
+    assert_same_document(shown, written)
