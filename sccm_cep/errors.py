@@ -1,6 +1,6 @@
 """The one exception tree of sccm-cep: every failure a user can meet, with its exit code.
 
-Each error names the phase it stopped in and what to do about it; ``cli.py`` is the only
+Each error names the phase it stopped in and what to do about it; ``sccm_cep.cli`` is the only
 place that turns them into output and exit codes. Library errors are translated once, at
 the boundary where they happen, and chained with ``from``.
 
@@ -21,10 +21,12 @@ carry a secret or a value read from a site.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import ClassVar
 
 __all__ = [
     "ConfigError",
+    "ExitCode",
     "NotAnSccmSite",
     "OutputError",
     "PolicyError",
@@ -37,10 +39,30 @@ __all__ = [
 ]
 
 
+class ExitCode(IntEnum):
+    """Every exit code of the ``sccm-cep`` program (README.md's table lists the same)."""
+
+    OK = 0
+    INTERNAL = 1  # a bug: only the error type is printed
+    USAGE = 2  # wrong command line (click's own code)
+    CONFIG = 3  # settings, secret references, policies, a missing extra
+    UNREACHABLE = 4  # a source or the receiver did not answer; retry later
+    AUTH = 5  # a source refused the login
+    NOT_A_SITE = 6  # a required SCCM view is missing
+    QUERY = 7  # a statement failed on a reachable site
+    SCHEMA = 8  # a document failed its schema (a bug; nothing written)
+    OUTPUT = 9  # the output could not be written
+    RUN_FAILED = 10  # run: at least one site failed, the others were done
+    QUARANTINED = 11  # the receiver refused a document; quarantined, never retried
+    BUNDLE = 12  # a bundle was changed or cannot be read
+    CANCELLED = 13  # "no" (or no answer) at a prompt; nothing was changed
+    INTERRUPTED = 130  # Ctrl-C
+
+
 class SccmCepError(Exception):
     """Base of every expected failure; ``message`` says what happened, ``hint`` what to do."""
 
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[ExitCode] = ExitCode.INTERNAL
     phase: ClassVar[str] = "run"
     retryable: ClassVar[bool] = False
 
@@ -60,7 +82,7 @@ class SccmCepError(Exception):
 class ConfigError(SccmCepError):
     """A setting, argument or secret reference is wrong."""
 
-    exit_code = 3
+    exit_code = ExitCode.CONFIG
     phase = "configuration"
 
 
@@ -77,27 +99,27 @@ class PolicyError(ConfigError):
 class SourceError(SccmCepError):
     """Reading a site failed."""
 
-    exit_code = 7
+    exit_code = ExitCode.QUERY
     phase = "extraction"
 
 
 class SourceUnreachable(SourceError):
     """The site's server did not answer; trying again later may work."""
 
-    exit_code = 4
+    exit_code = ExitCode.UNREACHABLE
     retryable = True
 
 
 class SourceAuthError(SourceError):
     """The server answered but refused the login."""
 
-    exit_code = 5
+    exit_code = ExitCode.AUTH
 
 
 class NotAnSccmSite(SourceError):
     """The database lacks a view every SCCM site database has."""
 
-    exit_code = 6
+    exit_code = ExitCode.NOT_A_SITE
 
     def __init__(self, message: str, *, hint: str | None = None, missing: tuple[str, ...] = ()):
         super().__init__(message, hint=hint)
@@ -107,18 +129,18 @@ class NotAnSccmSite(SourceError):
 class SourceQueryError(SourceError):
     """A statement failed on a reachable site database."""
 
-    exit_code = 7
+    exit_code = ExitCode.QUERY
 
 
 class SubmissionError(SccmCepError):
     """A built document does not validate against the published schema."""
 
-    exit_code = 8
+    exit_code = ExitCode.SCHEMA
     phase = "submission"
 
 
 class OutputError(SccmCepError):
     """The output directory or file could not be written."""
 
-    exit_code = 9
+    exit_code = ExitCode.OUTPUT
     phase = "output"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-__all__ = ["add_plain_row", "json_option", "policies_option", "winrm_options", "winrm_settings"]
+__all__ = [
+    "add_plain_row",
+    "as_of_option",
+    "json_option",
+    "policies_option",
+    "today",
+    "winrm_options",
+    "winrm_settings",
+]
 
 F = Callable[..., Any]
 
@@ -96,3 +105,18 @@ def winrm_settings(opts: dict[str, Any]) -> dict[str, Any]:
     if opts.get("winrm_configuration"):
         out["configuration_name"] = opts["winrm_configuration"]
     return out
+
+
+def as_of_option(f: F) -> F:
+    return click.option(
+        "--as-of",
+        "as_of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        envvar="SCCM_CEP_AS_OF",
+        help="Act as if today were this date (dry-run and testing aid).",
+    )(f)
+
+
+def today(as_of: datetime | None) -> date:
+    """The --as-of date, or today's (UTC)."""
+    return as_of.date() if as_of else datetime.now(UTC).date()

@@ -11,11 +11,12 @@ import click
 from rich.table import Table
 
 from sccm_cep.cli.common import add_plain_row, json_option
+from sccm_cep.cli.context import expected
 
 if TYPE_CHECKING:
-    from sccm_cep.cli.app import App
+    from sccm_cep.cli.context import App
 
-__all__ = ["ldap_options", "register_commands"]
+__all__ = ["ldap_options", "site_discover"]
 
 F = Callable[..., Any]
 _OPTIONS: list[Callable[[F], F]] = [
@@ -63,36 +64,35 @@ def ldap_options(f: F) -> F:
     return f
 
 
-def register_commands(site: click.Group, expected: Any) -> None:
-    @site.command("discover")
-    @ldap_options
-    @json_option
-    @click.pass_obj
-    def site_discover(app: App, /, as_json: bool, **opts: Any) -> None:
-        """List the SCCM sites and management points published in Active Directory."""
-        from sccm_cep.collector.directory import discover_sites
+@click.command("discover")
+@ldap_options
+@json_option
+@click.pass_obj
+def site_discover(app: App, /, as_json: bool, **opts: Any) -> None:
+    """List the SCCM sites and management points published in Active Directory."""
+    from sccm_cep.collector.directory import discover_sites
 
-        with expected(app):
-            rows = discover_sites(opts)
-        if as_json:
-            app.emit_json(rows)
-            return
-        table = Table(title="Sites published in Active Directory")
-        for col in ("site", "domain", "type", "version", "build", "management points", "problems"):
-            table.add_column(col)
-        for r in rows:
-            mps = sorted(r["management_points"], key=lambda mp: not mp.get("default"))
-            hosts = ", ".join(
-                str(mp.get("host") or "?") + (" (default)" if mp.get("default") else "") for mp in mps
-            )
-            add_plain_row(
-                table,
-                str(r["site_code"]),
-                str(r["domain"]),
-                str(r["site_type"] or ""),
-                str(r["version"] or ""),
-                str(r["build"] or ""),
-                hosts,
-                "; ".join(r["problems"]),
-            )
-        app.out.print(table)
+    with expected(app):
+        rows = discover_sites(opts)
+    if as_json:
+        app.emit_json(rows)
+        return
+    table = Table(title="Sites published in Active Directory")
+    for col in ("site", "domain", "type", "version", "build", "management points", "problems"):
+        table.add_column(col)
+    for r in rows:
+        mps = sorted(r["management_points"], key=lambda mp: not mp.get("default"))
+        hosts = ", ".join(
+            str(mp.get("host") or "?") + (" (default)" if mp.get("default") else "") for mp in mps
+        )
+        add_plain_row(
+            table,
+            str(r["site_code"]),
+            str(r["domain"]),
+            str(r["site_type"] or ""),
+            str(r["version"] or ""),
+            str(r["build"] or ""),
+            hosts,
+            "; ".join(r["problems"]),
+        )
+    app.out.print(table)

@@ -226,7 +226,7 @@ def _exit_of(exc: BaseException | None) -> tuple[int, str | None]:
         return exc.exit_code, None
     if isinstance(exc, SystemExit):
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-        # cli.py turns an expected error into sys.exit inside its handler, so it is the context.
+        # cli.context.expected turns an expected error into sys.exit inside the command, so it is the context.
         cause = exc.__context__
         return code, f"failed ({cause.__class__.__name__})" if isinstance(cause, SccmCepError) else None
     if isinstance(exc, click.UsageError):

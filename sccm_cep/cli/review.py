@@ -1,4 +1,4 @@
-"""CLI commands for a privacy reviewer: ``fields``, ``preview``, ``report``, ``policy approve|history``."""
+"""Reviewer commands: ``fields`` (the catalog), ``preview`` (exactly what would be sent), ``report`` (HTML)."""
 
 from __future__ import annotations
 
@@ -10,190 +10,153 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from sccm_cep.cli.common import add_plain_row, json_option, policies_option
+from sccm_cep.cli.common import (
+    add_plain_row,
+    json_option,
+    policies_option,
+)
+from sccm_cep.cli.context import App, expected
 from sccm_cep.model import Level
 from sccm_cep.platform.files import write_text_atomically
 
 if TYPE_CHECKING:
-    from sccm_cep.cli.app import App
     from sccm_cep.privacy import catalog as catalog_mod
     from sccm_cep.review import preview as review_mod
 
-__all__ = ["register_commands"]
+__all__ = ["fields", "preview", "report"]
+
 
 _LEVELS = click.Choice([lv.value for lv in Level])
 
 
+@click.command("fields")
+@click.option("--level", type=_LEVELS, help="Only the fields sent at this level (default: every field).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "markdown"]),
+    default="table",
+    show_default=True,
+    help="How to print the catalog.",
+)
+@policies_option
+@click.option(
+    "--against",
+    help="Mark changes against other policies: a policies folder, a 'fields --format json' file,"
+    " or an approved digest (sha256:...).",
+)
+@click.pass_obj
+def fields(app: App, level: str | None, fmt: str, policies_dir: Path | None, against: str | None) -> None:
+    """The field catalog: every field, its source, category, treatment, purpose and level."""
+    from sccm_cep.privacy import catalog as catalog_mod
+    from sccm_cep.privacy.policy import load_policies
+
+    with expected(app):
+        policies = load_policies(policies_dir)
+        sources = catalog_mod.load_sources()
+        rows = catalog_mod.build_catalog(policies, sources)
+        if against:
+            rows = catalog_mod.compare(rows, catalog_mod.load_baseline(against, sources))
+        if level:
+            rows = catalog_mod.filter_level(rows, Level(level))
+    if fmt == "json":
+        click.echo(catalog_mod.render_json(rows, policies.digest), nl=False)
+    elif fmt == "csv":
+        click.echo(catalog_mod.render_csv(rows), nl=False)
+    elif fmt == "markdown":
+        click.echo(catalog_mod.render_markdown(rows, policies.digest))
+    else:
+        _catalog_table(app, rows, policies.digest, changes=against is not None)
+
+
+@click.command("preview")
+@click.argument("code", metavar="SITE")
+@click.option(
+    "--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic)."
+)
+@click.option("--period", help="Period to preview, YYYY-Qn (default: the current quarter).")
+@click.option(
+    "--explain", "target", metavar="RECORD.FIELD", help="Show local before → after examples of one field."
+)
+@policies_option
+@json_option
+@click.pass_obj
+def preview(
+    app: App,
+    code: str,
+    level: str | None,
+    period: str | None,
+    target: str | None,
+    policies_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Show exactly what SITE would send now, without storing or sending anything."""
+    from sccm_cep.privacy.policy import load_policies
+    from sccm_cep.review import preview as review_mod
+
+    with expected(app):
+        policies = load_policies(policies_dir)
+        lv = review_mod.site_level(app.store, code, level)
+        if target:
+            explanation = review_mod.explain(app.store, code, policies, target, level=lv, period=period)
+        else:
+            result = review_mod.preview(app.store, code, policies, level=lv, period=period)
+    if target:
+        _print_explanation(app, explanation, as_json)
+    elif as_json:
+        click.echo(json.dumps(result.document, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        _print_preview(app, result)
+
+
+@click.command("report")
+@click.argument("code", metavar="SITE")
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="HTML file to write.",
+)
+@click.option(
+    "--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic)."
+)
+@click.option("--period", help="Period to preview, YYYY-Qn (default: the current quarter).")
+@policies_option
+@click.pass_obj
+def report(
+    app: App, code: str, out_file: Path, level: str | None, period: str | None, policies_dir: Path | None
+) -> None:
+    """Write a self-contained HTML report for a reviewer: catalog, contents, suppression, approvals, outbox."""
+    from sccm_cep.collector.sites import find_site
+    from sccm_cep.privacy import approval as approval_mod
+    from sccm_cep.privacy import catalog as catalog_mod
+    from sccm_cep.privacy.policy import load_policies
+    from sccm_cep.review import preview as review_mod
+    from sccm_cep.review.report_html import render_report
+
+    with expected(app):
+        policies = load_policies(policies_dir)
+        lv = review_mod.site_level(app.store, code, level)
+        with app.store.session() as session:
+            site = find_site(session, code)
+            site_code, site_name = site.code, site.name
+        html = render_report(
+            site=site_code,
+            site_name=site_name,
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
+            policy_digest=policies.digest,
+            catalog=catalog_mod.build_catalog(policies),
+            preview=review_mod.preview(app.store, code, policies, level=lv, period=period),
+            approvals=approval_mod.history(app.store),
+            outbox=review_mod.outbox_history(app.store, code),
+        )
+        write_text_atomically(out_file, html, what="the report")
+    app.say(str(out_file))
+
+
 def _show(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def register_commands(cli: click.Group, expected: Any) -> None:
-    """Add ``fields``, ``preview`` and ``report`` to the root group, ``approve`` and ``history`` to ``policy``."""
-
-    @cli.command("fields")
-    @click.option("--level", type=_LEVELS, help="Only the fields sent at this level (default: every field).")
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["table", "json", "csv", "markdown"]),
-        default="table",
-        show_default=True,
-        help="How to print the catalog.",
-    )
-    @policies_option
-    @click.option(
-        "--against",
-        help="Mark changes against other policies: a policies folder, a 'fields --format json' file,"
-        " or an approved digest (sha256:...).",
-    )
-    @click.pass_obj
-    def fields(app: App, level: str | None, fmt: str, policies_dir: Path | None, against: str | None) -> None:
-        """The field catalog: every field, its source, category, treatment, purpose and level."""
-        from sccm_cep.privacy import catalog as catalog_mod
-        from sccm_cep.privacy.policy import load_policies
-
-        with expected(app):
-            policies = load_policies(policies_dir)
-            sources = catalog_mod.load_sources()
-            rows = catalog_mod.build_catalog(policies, sources)
-            if against:
-                rows = catalog_mod.compare(rows, catalog_mod.load_baseline(against, sources))
-            if level:
-                rows = catalog_mod.filter_level(rows, Level(level))
-        if fmt == "json":
-            click.echo(catalog_mod.render_json(rows, policies.digest), nl=False)
-        elif fmt == "csv":
-            click.echo(catalog_mod.render_csv(rows), nl=False)
-        elif fmt == "markdown":
-            click.echo(catalog_mod.render_markdown(rows, policies.digest))
-        else:
-            _catalog_table(app, rows, policies.digest, changes=against is not None)
-
-    @cli.command("preview")
-    @click.argument("code", metavar="SITE")
-    @click.option(
-        "--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic)."
-    )
-    @click.option("--period", help="Period to preview, YYYY-Qn (default: the current quarter).")
-    @click.option(
-        "--explain", "target", metavar="RECORD.FIELD", help="Show local before → after examples of one field."
-    )
-    @policies_option
-    @json_option
-    @click.pass_obj
-    def preview(
-        app: App,
-        code: str,
-        level: str | None,
-        period: str | None,
-        target: str | None,
-        policies_dir: Path | None,
-        as_json: bool,
-    ) -> None:
-        """Show exactly what SITE would send now, without storing or sending anything."""
-        from sccm_cep.privacy.policy import load_policies
-        from sccm_cep.review import preview as review_mod
-
-        with expected(app):
-            policies = load_policies(policies_dir)
-            lv = review_mod.site_level(app.store, code, level)
-            if target:
-                explanation = review_mod.explain(app.store, code, policies, target, level=lv, period=period)
-            else:
-                result = review_mod.preview(app.store, code, policies, level=lv, period=period)
-        if target:
-            _print_explanation(app, explanation, as_json)
-        elif as_json:
-            click.echo(json.dumps(result.document, indent=2, sort_keys=True, ensure_ascii=False))
-        else:
-            _print_preview(app, result)
-
-    @cli.command("report")
-    @click.argument("code", metavar="SITE")
-    @click.option(
-        "--out",
-        "out_file",
-        required=True,
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="HTML file to write.",
-    )
-    @click.option(
-        "--level", type=_LEVELS, help="Level to preview (default: the site's joined level, else basic)."
-    )
-    @click.option("--period", help="Period to preview, YYYY-Qn (default: the current quarter).")
-    @policies_option
-    @click.pass_obj
-    def report(
-        app: App, code: str, out_file: Path, level: str | None, period: str | None, policies_dir: Path | None
-    ) -> None:
-        """Write a self-contained HTML report for a reviewer: catalog, contents, suppression, approvals, outbox."""
-        from sccm_cep.collector.sites import find_site
-        from sccm_cep.privacy import approval as approval_mod
-        from sccm_cep.privacy import catalog as catalog_mod
-        from sccm_cep.privacy.policy import load_policies
-        from sccm_cep.review import preview as review_mod
-        from sccm_cep.review.report_html import render_report
-
-        with expected(app):
-            policies = load_policies(policies_dir)
-            lv = review_mod.site_level(app.store, code, level)
-            with app.store.session() as session:
-                site = find_site(session, code)
-                site_code, site_name = site.code, site.name
-            html = render_report(
-                site=site_code,
-                site_name=site_name,
-                generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
-                policy_digest=policies.digest,
-                catalog=catalog_mod.build_catalog(policies),
-                preview=review_mod.preview(app.store, code, policies, level=lv, period=period),
-                approvals=approval_mod.history(app.store),
-                outbox=review_mod.outbox_history(app.store, code),
-            )
-            write_text_atomically(out_file, html, what="the report")
-        app.say(str(out_file))
-
-    policy_group = cli.commands["policy"]
-    assert isinstance(policy_group, click.Group)
-
-    @policy_group.command("approve")
-    @click.option("--by", "by", required=True, help="Name of the reviewer approving the policies.")
-    @click.option("--note", help="Why, or what was reviewed (kept locally).")
-    @policies_option
-    @json_option
-    @click.pass_obj
-    def policy_approve(app: App, by: str, note: str | None, policies_dir: Path | None, as_json: bool) -> None:
-        """Record that NAME approved the current policies (their digest), unblocking collection."""
-        from sccm_cep.privacy import approval as approval_mod
-        from sccm_cep.privacy.policy import load_policies
-
-        with expected(app):
-            policies = load_policies(policies_dir)
-            done = approval_mod.approve(app.store, policies, by=by, note=note)
-        if as_json:
-            app.emit_json(done.as_json())
-        else:
-            app.say(f"approved {done.policy_digest} by {done.approved_by} at {done.approved_at}")
-
-    @policy_group.command("history")
-    @json_option
-    @click.pass_obj
-    def policy_history(app: App, as_json: bool) -> None:
-        """Every policy approval, newest first."""
-        from sccm_cep.privacy import approval as approval_mod
-
-        with expected(app):
-            rows = approval_mod.history(app.store)
-        if as_json:
-            app.emit_json([r.as_json() for r in rows])
-            return
-        table = Table(title="Policy approvals")
-        for name in ("approved at (UTC)", "by", "policy digest", "note"):
-            table.add_column(name)
-        for r in rows:
-            add_plain_row(table, r.approved_at, r.approved_by, r.policy_digest, r.note or "")
-        app.out.print(table)
 
 
 def _catalog_table(app: App, rows: list[catalog_mod.CatalogRow], digest: str, *, changes: bool) -> None:

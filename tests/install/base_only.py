@@ -46,7 +46,9 @@ def blocked_modules(extras: set[str]) -> set[str]:
     allowed = base_closure(extras=extras)
     blocked = set()
     for module, dists in metadata.packages_distributions().items():
-        if module in sys.stdlib_module_names or (module.startswith("_") and module[1:] in sys.stdlib_module_names):
+        if module in sys.stdlib_module_names or (
+            module.startswith("_") and module[1:] in sys.stdlib_module_names
+        ):
             continue
         if module in ("sccm_cep", "sccm_cep_connectors"):
             continue

@@ -107,7 +107,9 @@ CASES = {
 def test_a_missing_extra_names_itself_and_exits_3(extra: str, tmp_path: Path, sqlite_site: str) -> None:
     args, extras = CASES[extra]
     args = [a.format(tmp=tmp_path, site=sqlite_site) for a in args]
-    code = f"import os; os.environ['SCCM_CEP_DATA_DIR'] = {str(tmp_path / 'data')!r}\n" + _RUN.format(args=json.dumps(args))
+    code = f"import os; os.environ['SCCM_CEP_DATA_DIR'] = {str(tmp_path / 'data')!r}\n" + _RUN.format(
+        args=json.dumps(args)
+    )
     result = json.loads(base_only(code, extras=extras, cwd=tmp_path).strip().splitlines()[-1])
     assert result["code"] == 3, result
     assert f"pip install 'sccm-cep[{extra}]'" in result["stderr"], result
@@ -122,3 +124,29 @@ def test_every_extra_in_the_table_is_declared_in_pyproject() -> None:
 
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert {extra for extra, _ in EXTRAS.values()} <= set(declared)
+
+
+def test_every_package_folder_is_listed_for_the_wheel() -> None:
+    """pyproject lists packages by hand (two are mapped from other folders); a package left
+    out would be missing from the wheel while every test in the checkout still passes."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapped = {name: folder for name, folder in setuptools["package-dir"].items() if name}
+
+    def folder_of(package: str) -> Path:
+        for name, folder in mapped.items():
+            if package == name or package.startswith(name + "."):
+                return ROOT / folder / package[len(name) :].lstrip(".").replace(".", "/")
+        return ROOT / package.replace(".", "/")
+
+    listed = set(setuptools["packages"])
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "sccm_cep").rglob("__init__.py")
+    } | {
+        ".".join(("sccm_cep_connectors", *init.parent.relative_to(ROOT / "connectors").parts))
+        for init in (ROOT / "connectors").rglob("__init__.py")
+    }
+    on_disk = {name.removesuffix(".") for name in on_disk}
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages"
+    assert all(folder_of(name).is_dir() for name in listed), "a listed package has no folder"

@@ -41,7 +41,11 @@ def run_main(
     sys.stdout.flush()
     sys.stderr.flush()
     code = done.value.code
-    return (code if isinstance(code, int) else 0), out.getvalue().decode(encoding), err.getvalue().decode(encoding)
+    return (
+        (code if isinstance(code, int) else 0),
+        out.getvalue().decode(encoding),
+        err.getvalue().decode(encoding),
+    )
 
 
 def test_every_example_names_a_command_that_exists() -> None:
@@ -121,9 +125,36 @@ def test_a_session_configuration_with_the_winrs_transport_is_refused(
     code, _, err = run_main(
         monkeypatch,
         [
-            "export", "--winrm", "sccm01.corp.example", "--winrm-transport", "winrm",
-            "--winrm-configuration", "sccm-cep", "--out", str(tmp_path / "out"),
+            "export",
+            "--winrm",
+            "sccm01.corp.example",
+            "--winrm-transport",
+            "winrm",
+            "--winrm-configuration",
+            "sccm-cep",
+            "--out",
+            str(tmp_path / "out"),
         ],
     )
     assert code == 3
     assert "needs the psrp transport" in err and err.count("\n") == 1
+
+
+def test_the_readme_exit_code_table_lists_every_exit_code() -> None:
+    import re
+
+    from sccm_cep.errors import ExitCode
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Exit codes", 1)[1].split("\n\n", 2)[1]
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    assert documented == {int(code) for code in ExitCode}
+
+
+def test_no_command_module_exits_with_a_literal_number() -> None:
+    import re
+
+    cli_dir = Path(__file__).resolve().parents[2] / "sccm_cep" / "cli"
+    literal = re.compile(r"sys\.exit\(\s*\d")
+    offenders = [p.name for p in cli_dir.glob("*.py") if literal.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
