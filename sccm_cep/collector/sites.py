@@ -1,9 +1,8 @@
-"""Registered sites: validate, register, show, check, rotate the key, remove; carry a site's
-key to another collector host (export-key / import-key).
+"""Registered sites: validate, register, show, check, rotate the key.
 
 A site row holds how to reach the site and references to its secrets, never a secret value.
-A key the tool made is referenced relative to the data folder, so every host sharing the
-state store looks for it in its own data folder.
+The key itself on this host (loading it, export-key / import-key, removing a site with its
+keys) is handled in ``sccm_cep.collector.keys``.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -19,27 +17,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
-from sccm_cep import platform
 from sccm_cep.collector.store import Site, Store, utcnow
 from sccm_cep.connector import CheckReport, Connector, open_connector
-from sccm_cep.errors import ConfigError, NotAnSccmSite, OutputError
-from sccm_cep.platform import keyfile
-from sccm_cep.platform.config import data_dir, load_secret, new_secret, resolve_secret, secrets_dir
-from sccm_cep.privacy.anonymize import SiteSecret
+from sccm_cep.errors import ConfigError, NotAnSccmSite
+from sccm_cep.platform.config import new_secret, resolve_secret
 
 __all__ = [
     "SiteView",
     "check_site",
-    "export_key",
     "find_site",
-    "import_key",
     "normalize_code",
     "open_site_connector",
     "open_site_connectors",
     "register_site",
-    "remove_site",
     "rotate_key",
-    "site_secret",
     "view",
 ]
 
@@ -193,161 +184,6 @@ def _winrm(site: Site) -> tuple[list[str], dict[str, Any]]:
     return [str(h) for h in stored.get("hosts", [])], dict(stored.get("options", {}))
 
 
-def key_path(site: Site) -> Path | None:
-    """Where the site's key file is on this host; None when the key is not in a file.
-
-    A relative reference is under this host's data folder. An absolute one (recorded before
-    references were relative) is used where it exists, else looked for in this host's secrets
-    folder under the same name.
-    """
-    kind, _, rest = site.secret_ref.partition(":")
-    if kind != "file":
-        return None
-    path = Path(rest)
-    if not path.is_absolute():
-        return data_dir() / path
-    return path if path.exists() else secrets_dir() / path.name
-
-
-def _local_ref(site: Site) -> str:
-    path = key_path(site)
-    return f"file:{path}" if path is not None else site.secret_ref
-
-
-def _require_key(site: Site) -> None:
-    """A one-line error naming the site and the way to bring its key, when this host lacks it."""
-    kind, _, rest = site.secret_ref.partition(":")
-    path = key_path(site)
-    if path is not None:
-        missing = not path.exists()
-    elif kind == "keyring":
-        missing = _keyring_value(rest) is None
-    else:
-        return  # env: the resolver's own error names the variable
-    if missing:
-        where = f" ({path})" if path is not None else f" (keyring {rest})"
-        raise ConfigError(
-            f"site {site.code}: its key (version {site.key_version}) is not on this host{where}",
-            hint=f"on the host that has it run 'sccm-cep site export-key {site.code} --out FILE',"
-            f" then here 'sccm-cep site import-key {site.code} FILE'",
-        )
-
-
-def _keyring_value(service_user: str) -> str | None:
-    service, _, user = service_user.partition("/")
-    try:
-        import keyring
-    except ModuleNotFoundError:
-        return "?"  # not installed: let the resolver say which extra to install
-    value = keyring.get_password(service, user)
-    return None if value is None else str(value)
-
-
-def site_secret(site: Site) -> SiteSecret:
-    _require_key(site)
-    return SiteSecret(load_secret(_local_ref(site)))
-
-
-def export_key(store: Store, code: str, out: Path, passphrase: str) -> SiteView:
-    """Write the site's current key to ``out``, encrypted under ``passphrase`` (keyfile format)."""
-    with store.session() as session:
-        site = find_site(session, code)
-        _require_key(site)
-        data = keyfile.seal_key(
-            resolve_secret(_local_ref(site)).strip(),
-            site=site.code,
-            key_version=site.key_version,
-            passphrase=passphrase,
-        )
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            platform.write_private_file(out, data)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write the key file {out}: {exc.strerror or type(exc).__name__}",
-                hint="check the folder exists and is writable",
-            ) from exc
-        store.audit(session, "site.export-key", site=site.code, key_version=site.key_version)
-        session.commit()
-        return view(site)
-
-
-def import_key(store: Store, code: str, source: Path, passphrase: str, *, replace: bool = False) -> str:
-    """Keep the key from an export-key file where this host looks for the site's key.
-
-    Returns ``imported``, ``replaced`` or ``unchanged``. A different key already here is kept
-    unless ``replace``.
-    """
-    with store.session() as session:
-        site = find_site(session, code)
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read the key file {source} ({exc.strerror or type(exc).__name__})",
-                hint="check the path",
-            ) from exc
-        value, version = keyfile.open_key(data, site=site.code, passphrase=passphrase)
-        if version != site.key_version:
-            raise ConfigError(
-                f"the key file holds key version {version} of site {site.code}, but the site uses"
-                f" version {site.key_version}",
-                hint=f"export the current key again: sccm-cep site export-key {site.code} --out FILE",
-            )
-        kind, _, rest = site.secret_ref.partition(":")
-        if kind not in ("file", "keyring"):
-            raise ConfigError(
-                f"site {site.code}'s key comes from {site.secret_ref}, not from a file or the keyring",
-                hint="provide that reference on this host instead",
-            )
-        existing = _existing_key(site)
-        if existing == value:
-            return "unchanged"
-        if existing is not None and not replace:
-            raise ConfigError(
-                f"site {site.code} already has a different key on this host",
-                hint="give --replace to overwrite it (its pseudonyms will no longer match earlier ones)",
-            )
-        path = key_path(site)
-        if path is not None:
-            try:
-                platform.make_private_folder(data_dir())
-                platform.make_private_folder(path.parent)
-                platform.write_private_file(path, (platform.seal_text(value) + "\n").encode())
-            except OSError as exc:
-                raise ConfigError(
-                    f"cannot keep the site key under {path.parent} ({exc.strerror or type(exc).__name__})",
-                    hint="point --data-dir / SCCM_CEP_DATA_DIR at a folder this account can write",
-                ) from exc
-        else:
-            service, _, user = rest.partition("/")
-            try:
-                import keyring
-
-                keyring.set_password(service, user, value)
-            except Exception as exc:  # keyring backends raise their own types
-                raise ConfigError(
-                    "the keyring could not store the site key", hint="run 'sccm-cep doctor'"
-                ) from exc
-        outcome = "imported" if existing is None else "replaced"
-        store.audit(session, "site.import-key", site=site.code, key_version=version, outcome=outcome)
-        session.commit()
-        return outcome
-
-
-def _existing_key(site: Site) -> str | None:
-    """The key this host already holds for the site, or "" when one is there but unreadable."""
-    path = key_path(site)
-    if path is not None and not path.exists():
-        return None
-    if path is None and _keyring_value(site.secret_ref.partition(":")[2]) is None:
-        return None
-    try:
-        return resolve_secret(_local_ref(site)).strip()
-    except ConfigError:
-        return ""
-
-
 def rotate_key(store: Store, code: str) -> SiteView:
     """A new pseudonymization secret: later submissions cannot be linked to earlier ones."""
     with store.session() as session:
@@ -358,43 +194,6 @@ def rotate_key(store: Store, code: str) -> SiteView:
         store.audit(session, "site.rotate-key", site=site.code, key_version=site.key_version)
         session.commit()
         return view(site)
-
-
-def remove_site(store: Store, code: str) -> list[str]:
-    """Remove the site from the store, then every key version this host holds for it.
-
-    Returns what could not be removed (e.g. a keyring entry the backend refused to delete).
-    """
-    with store.session() as session:
-        site = find_site(session, code)
-        kind, _, rest = site.secret_ref.partition(":")
-        names = [f"site-{site.code}-v{n}" for n in range(1, site.key_version + 1)]
-        store.audit(session, "site.remove", site=site.code)
-        session.delete(site)
-        session.commit()
-    left: list[str] = []
-    if kind == "file":
-        folders = {secrets_dir()}
-        if Path(rest).is_absolute():
-            folders.add(Path(rest).parent)
-        for folder in folders:
-            for name in names:
-                try:
-                    (folder / f"{name}.key").unlink(missing_ok=True)
-                except OSError:
-                    left.append(str(folder / f"{name}.key"))
-    elif kind == "keyring":
-        service = rest.partition("/")[0]
-        for name in names:
-            if _keyring_value(f"{service}/{name}") in (None, "?"):
-                continue
-            try:
-                import keyring
-
-                keyring.delete_password(service, name)
-            except Exception:  # keyring backends raise their own types
-                left.append(f"keyring entry {service}/{name}")
-    return left
 
 
 def open_site_connectors(site: Site) -> list[Connector]:

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from sccm_cep.cli import cli
-from sccm_cep.cli import ops as cli_ops
+from sccm_cep.cli import schedule as cli_ops
 from sccm_cep.collector import schedule
 from sccm_cep.errors import ConfigError
 
@@ -336,9 +336,9 @@ def test_windows_task_names_the_program_by_absolute_path_and_sets_a_working_dire
 
 def test_windows_task_through_python_dash_m() -> None:
     python = r"C:\Program Files\Python312\python.exe"
-    rendered = _render("windows-task", executable=python, executable_args=("-m", "sccm_cep.cli.app"))
+    rendered = _render("windows-task", executable=python, executable_args=("-m", "sccm_cep"))
     info = schedule.carried("windows-task", rendered)
-    assert info["command"].startswith(f'"{python}" -m sccm_cep.cli.app --data-dir ')
+    assert info["command"].startswith(f'"{python}" -m sccm_cep --data-dir ')
     assert info["data_dir"] == WIN_DATA and info["state"] == STATE
 
 
