@@ -2,20 +2,32 @@
 
 PostgreSQL tests use one schema per test run, dropped at the end. Locally they are skipped
 when no server answers; with CI=true a missing server fails the run instead.
+
+The session sites (``sqlite_site``, ``hostile_site``, ``pg_site``) are shared by every test
+and must stay read-only; a test that changes a site's rows takes ``private_sqlite_site``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from fixtures.synthetic_site import build_site, drop_pg_schema, pg_schema_url
+
+# No deadline: a per-example time limit is a wall-clock assertion, and it flakes on a shared
+# 2-core machine. Under CI the examples are derandomized so a run can be repeated exactly.
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "default")
 
 PG_BASE = os.environ.get("SCCM_CEP_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SMALL_SITE = 300
@@ -43,6 +55,33 @@ def pg_base() -> str:
 def sqlite_site(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("site") / "site.db"
     build_site(f"sqlite:///{path}", devices=SMALL_SITE, seed=7)
+    return f"sqlite:///{path}"
+
+
+def _file_digest(url: str) -> str:
+    return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def _shared_sites_stay_unchanged(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails the test that writes to a session SQLite site (even when it undoes its rows:
+    SQLite's change counter moves), so no test sees another's leftovers."""
+    watched = [name for name in ("sqlite_site", "hostile_site") if name in request.fixturenames]
+    # tests/fixtures overrides these names with its own (path, site) fixtures; only URLs are watched.
+    watched = [name for name in watched if isinstance(request.getfixturevalue(name), str)]
+    before = {name: _file_digest(request.getfixturevalue(name)) for name in watched}
+    yield
+    for name, digest in before.items():
+        assert _file_digest(request.getfixturevalue(name)) == digest, (
+            f"this test changed the shared session site {name}; take private_sqlite_site instead"
+        )
+
+
+@pytest.fixture
+def private_sqlite_site(sqlite_site: str, tmp_path: Path) -> str:
+    """A copy of the session site that this test alone may change."""
+    path = tmp_path / "private-site.db"
+    shutil.copy(sqlite_site.removeprefix("sqlite:///"), path)
     return f"sqlite:///{path}"
 
 

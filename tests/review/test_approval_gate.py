@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sccm_cep.collector.store import Store
 from sccm_cep.errors import PolicyError
@@ -34,7 +35,9 @@ def test_changed_policy_blocks_until_approved(cep: Any, policy_copy: Path) -> No
     text = caught.value.one_line()
     assert "policy changed since last approval" in text
     assert "sccm-cep fields --against" in text and "sccm-cep policy approve --by NAME" in text
-    approved = cep.json("policy", "approve", "--by", "Dana Privacy", "--note", "k 3 ok", "--policies", str(policy_copy))
+    approved = cep.json(
+        "policy", "approve", "--by", "Dana Privacy", "--note", "k 3 ok", "--policies", str(policy_copy)
+    )
     assert approved["policy_digest"] == changed.digest
     require_approval(store, changed)
     with pytest.raises(PolicyError):
@@ -43,7 +46,14 @@ def test_changed_policy_blocks_until_approved(cep: Any, policy_copy: Path) -> No
 
 def test_comments_and_formatting_do_not_need_a_new_approval(cep: Any, policy_copy: Path) -> None:
     path = policy_copy / "device.yaml"
-    path.write_text("# a comment\n\n" + path.read_text(encoding="utf-8").replace("  ", "  ", 1), encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    # The same meaning written differently: flow style, other key order, other indentation,
+    # a comment on top, no comments inside.
+    reformatted = "# a comment\n\n" + yaml.safe_dump(
+        yaml.safe_load(before), default_flow_style=True, sort_keys=True, indent=4, width=60
+    )
+    path.write_text(reformatted, encoding="utf-8")
+    assert reformatted.splitlines() != before.splitlines()
     require_approval(Store(cep.state), load_policies(policy_copy))
 
 

@@ -3,8 +3,6 @@ ordinary product text survives; hostile input stays cheap."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sccm_cep.privacy.scrub import KINDS, scrub, scrub_findings
@@ -201,14 +199,14 @@ def test_look_alike_characters_do_not_hide_personal_data(text: str, expected: st
     assert scrub(text) == expected
 
 
-def test_ten_megabyte_input_finishes_well_under_a_second() -> None:
+def test_ten_megabyte_input_is_scrubbed_within_its_bounds() -> None:
+    # How fast: `python -m bench.hostile_input`. Here: what comes out of a 10 MB input.
     huge = (r"C:\Users\jdoe\x jdoe@contoso.com 10.1.2.3 " * (TEN_MB // 40))[:TEN_MB]
-    started = time.perf_counter()
     result = scrub(huge)
     findings = scrub_findings(huge)
-    assert time.perf_counter() - started < 1.0
-    assert result is not None and "jdoe" not in result
+    assert result is not None and len(result) <= 256 and "jdoe" not in result and "10.1.2.3" not in result
     assert findings["email"] > 0
+    assert findings == scrub_findings(huge[: 64 * 1024]), "findings read the first 64 KiB only"
 
 
 def test_input_cut_does_not_split_a_token_into_a_leaking_half() -> None:
@@ -229,8 +227,10 @@ ADVERSARIAL_UNITS = [
 
 @pytest.mark.parametrize("unit", ADVERSARIAL_UNITS)
 def test_pathological_repetitions_stay_cheap(unit: str) -> None:
+    # A regex that backtracks badly would hang here; the time each takes is measured by
+    # `python -m bench.hostile_input`, not asserted, so a busy machine cannot fail it.
     text = unit * (64 * 1024 // len(unit) + 1)
-    started = time.perf_counter()
-    scrub_findings(text)  # scans the full 64 KiB bound
-    scrub(text)
-    assert time.perf_counter() - started < 2.0
+    findings = scrub_findings(text)  # scans the full 64 KiB bound
+    assert all(kind in KINDS and count > 0 for kind, count in findings.items())
+    result = scrub(text)
+    assert result is None or len(result) <= 256

@@ -138,9 +138,7 @@ def test_side_by_side_runtimes_keep_their_identifying_version_in_the_name(
 
 
 def test_arp_version_never_adds_a_runtime_version_to_the_name() -> None:
-    assert split_product("Python Launcher", "3.12.1150.0") == P(
-        "Python Launcher", "3.12.1150.0", None, None
-    )
+    assert split_product("Python Launcher", "3.12.1150.0") == P("Python Launcher", "3.12.1150.0", None, None)
 
 
 @pytest.mark.parametrize(
@@ -178,9 +176,7 @@ def test_update_is_only_a_version_keyword_for_java() -> None:
         ("n/a", "14.38.33135"),
     ],
 )
-def test_arp_version_is_preferred_over_the_embedded_one(
-    version: str | None, expected: str
-) -> None:
+def test_arp_version_is_preferred_over_the_embedded_one(version: str | None, expected: str) -> None:
     name = "Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.38.33135"
     assert split_product(name, version).version == expected
 

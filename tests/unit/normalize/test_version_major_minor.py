@@ -53,7 +53,5 @@ def test_major_minor_keeps_the_first_two_components_as_written(
         ("1" * 500, "1" * 64),
     ],
 )
-def test_clean_version_returns_the_version_token_trimmed(
-    version: str | None, expected: str | None
-) -> None:
+def test_clean_version_returns_the_version_token_trimmed(version: str | None, expected: str | None) -> None:
     assert clean_version(version) == expected

@@ -127,9 +127,7 @@ def test_edition_comes_from_the_caption(caption: str, edition: str | None) -> No
         ("Windows", "garbage", "Windows"),
     ],
 )
-def test_family_falls_back_to_what_is_known(
-    caption: str | None, version: str | None, family: str
-) -> None:
+def test_family_falls_back_to_what_is_known(caption: str | None, version: str | None, family: str) -> None:
     assert windows_release(caption, version).family == family
 
 
