@@ -8,6 +8,7 @@ is kept under build/test-artifacts/ (or $SCCM_CEP_TEST_ARTIFACTS) for CI to coll
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -347,3 +348,12 @@ def test_report_module_builds_no_html_and_ships_its_templates() -> None:
     )
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "review/templates/*" in project["tool"]["setuptools"]["package-data"]["sccm_cep"]
+
+
+def test_collection_notes_show_also_when_nothing_was_suppressed() -> None:
+    """An unreachable WinRM client is worth telling the reviewer whether or not a rule hid values."""
+    inputs = _hostile_inputs()
+    preview = dataclasses.replace(inputs["preview"], suppressed=(), notes=("3 clients were unreachable",))
+    html = render_report(**{**inputs, "preview": preview})
+    assert "Nothing was suppressed in this preview." in html
+    assert "3 clients were unreachable" in html
