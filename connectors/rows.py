@@ -22,12 +22,25 @@ __all__ = [
     "SITE_TYPES",
     "as_int",
     "as_text",
+    "deployment_key",
     "record_values",
     "type_hints",
 ]
 
+# SMS_Site WMI class, Type and Status (learn.microsoft.com/mem/configmgr/develop/reference/core/
+# servers/configure/sms_site-server-wmi-class). Closed sets: any other code comes out as "other".
 SITE_TYPES = {1: "secondary", 2: "primary", 4: "central_administration"}
-SITE_STATUS = {1: "active", 2: "pending", 3: "failed", 4: "deleted", 5: "upgrade"}
+SITE_STATUS = {
+    1: "active",
+    2: "pending",
+    3: "failed",
+    4: "deleted",
+    5: "upgrade",
+    6: "secondary_deinstall_failed",
+    7: "secondary_upgrade_failed",
+    8: "secondary_recovery_in_progress",
+    9: "secondary_recovery_failed",
+}
 FEATURE_TYPES = {
     1: "application",
     2: "program",
@@ -57,7 +70,14 @@ PACKAGE_TYPES = {
     260: "vhd",
 }
 PRODUCT_TYPES = {1: "workstation", 2: "domain_controller", 3: "server"}
-CI_TYPES = {2: "configuration_baseline", 3: "configuration_item"}
+# CIType_ID (SMS_ConfigurationItemLatestBaseClass WMI class): 2 Baseline, 4 BusinessPolicy
+# (General), i.e. a settings configuration item; 3 is OperatingSystem.
+CI_TYPES = {2: "configuration_baseline", 4: "configuration_item"}
+# ComplianceState (SMS_G_System_CI_ComplianceState WMI class): 0 unknown, 1 compliant,
+# 2 non-compliant, 4 error. Microsoft lists no 3: such rows count as evaluated, in no rate.
+COMPLIANT, NONCOMPLIANT, COMPLIANCE_ERROR = 1, 2, 4
+#: FeatureType of classic deployments (program 2, task sequence 7), keyed by their advertisement.
+CLASSIC_FEATURES = (2, 7)
 
 
 def type_hints(rt: type[m.Record]) -> dict[str, Any]:
@@ -77,8 +97,10 @@ def record_values(
             out[f.name] = _coerce(hints[f.name], row[f.name])
     name = rt.NAME
     if name == "site":
-        out["site_type"] = SITE_TYPES.get(as_int(row.get("site_type")) or -1, as_text(row.get("site_type")))
-        out["status"] = SITE_STATUS.get(as_int(row.get("status")) or -1, as_text(row.get("status")))
+        if "site_type" in row:
+            out["site_type"] = _closed(SITE_TYPES, row["site_type"])
+        if "status" in row:
+            out["status"] = _closed(SITE_STATUS, row["status"])
     elif name == "operating_system" and "product_type" in row:
         out["product_type"] = PRODUCT_TYPES.get(as_int(row["product_type"]) or -1)
     elif name == "deployment":
@@ -90,8 +112,29 @@ def record_values(
     return {k: val for k, val in out.items() if k in fields or k == rt.WEIGHT}
 
 
+def _closed(names: Mapping[int, str], code: Any) -> str | None:
+    """The name of an SCCM code from a closed set; an unknown code is "other", NULL stays None."""
+    if code is None:
+        return None
+    n = as_int(code)
+    return "other" if n is None else names.get(n, "other")
+
+
+def deployment_key(feature_type: Any, assignment_id: Any, offer_id: Any) -> str | None:
+    """A deployment's identifier the way SCCM keys it: programs and task sequences by their
+    advertisement (v_DeploymentSummary.OfferID = v_Advertisement.AdvertisementID; the WMI class
+    calls it DeploymentID), everything else by its AssignmentID."""
+    if as_int(feature_type) in CLASSIC_FEATURES:
+        return as_text(offer_id)
+    return as_text(assignment_id)
+
+
 def _deployment_values(row: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if "deployment_id" in fields and "_assignment_id" in row:
+        out["deployment_id"] = deployment_key(
+            row.get("_feature_type"), row["_assignment_id"], row.get("_offer_id")
+        )
     if "feature_type" in row:
         out["feature_type"] = FEATURE_TYPES.get(as_int(row["feature_type"]) or -1, "other")
     if "intent" in row:
@@ -125,9 +168,9 @@ def _baseline_values(
     evaluated = sum(states.values())
     if "evaluated" in fields:
         out["evaluated"] = evaluated
-    out["compliant_rate"] = _share(states.get(1, 0), evaluated)
-    out["noncompliant_rate"] = _share(states.get(2, 0), evaluated)
-    out["error_rate"] = _share(states.get(3, 0) + states.get(4, 0), evaluated)
+    out["compliant_rate"] = _share(states.get(COMPLIANT, 0), evaluated)
+    out["noncompliant_rate"] = _share(states.get(NONCOMPLIANT, 0), evaluated)
+    out["error_rate"] = _share(states.get(COMPLIANCE_ERROR, 0), evaluated)
     return out
 
 

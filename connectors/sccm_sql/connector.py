@@ -31,39 +31,11 @@ from sccm_cep.errors import (
 )
 
 from ..rows import as_int, as_text, record_values, type_hints
+from . import columns as cols
 from . import statements as st
 from . import views as v
 
 __all__ = ["SqlConnector"]
-
-#: Fields that need a view besides the record's main one; dropped when that view is absent.
-FIELD_VIEWS: dict[str, dict[str, str]] = {
-    "package": {"program_count": "v_Program", "deployment_count": "v_Advertisement"},
-    "configuration_item": {
-        "name": "v_LocalizedCIProperties_SiteLoc",
-        "description": "v_LocalizedCIProperties_SiteLoc",
-        "rule_count": "v_CIRelation",
-        "targeted": "v_BaselineTargetedComputers",
-        "evaluated": "v_CICurrentComplianceStatus",
-        "compliant_rate": "v_CICurrentComplianceStatus",
-        "noncompliant_rate": "v_CICurrentComplianceStatus",
-        "error_rate": "v_CICurrentComplianceStatus",
-    },
-    "device": {
-        "os_caption": "v_GS_OPERATING_SYSTEM",
-        "os_version": "v_GS_OPERATING_SYSTEM",
-        "architecture": "v_GS_OPERATING_SYSTEM",
-        "manufacturer": "v_GS_COMPUTER_SYSTEM",
-        "model": "v_GS_COMPUTER_SYSTEM",
-        "cpu_name": "v_GS_PROCESSOR",
-        "cores": "v_GS_PROCESSOR",
-        "memory_gb": "v_GS_X86_PC_MEMORY",
-        "chassis_type": "v_GS_SYSTEM_ENCLOSURE",
-        "bios_release_year": "v_GS_PC_BIOS",
-        "system_disk_gb": "v_GS_LOGICAL_DISK",
-        "software_count": "v_Add_Remove_Programs",
-    },
-}
 
 
 class SqlConnector:
@@ -75,6 +47,7 @@ class SqlConnector:
         self._url = _parse_url(url, password)
         self._engine = _engine(self._url, connect_timeout)
         self._present: dict[str, bool] | None = None
+        self._absent: frozenset[str] = frozenset()
 
     @property
     def display_url(self) -> str:
@@ -87,43 +60,50 @@ class SqlConnector:
     # -- probing ----------------------------------------------------------------------------
 
     def present_views(self) -> dict[str, bool]:
-        """Which of the views this connector reads exist with the columns it needs."""
+        """Which of the views this connector reads exist with their essential columns.
+
+        A missing non-essential column does not make its view missing: it is remembered in
+        ``absent_columns`` and only the fields behind it are left out.
+        """
         if self._present is None:
             with self._guard("probing the site database's views"), self._engine.connect() as conn:
-                insp = inspect(conn)
-                present: dict[str, bool] = {}
-                for name, table in v.VIEWS.items():
-                    if not insp.has_table(name):
-                        present[name] = False
-                        continue
-                    have = {c["name"].lower() for c in insp.get_columns(name)}
-                    present[name] = all(c.name.lower() in have for c in table.columns)
-            missing = [n for n in v.REQUIRED if not present[n]]
-            if missing:
+                present, absent = cols.probe(inspect(conn))
+            missing_views = [n for n in v.REQUIRED if not present[n]]
+            if missing_views:
                 raise NotAnSccmSite(
                     f"the database at {self.display_url} is not an SCCM site database:"
-                    f" missing view {', '.join(missing)}",
+                    f" missing view {', '.join(missing_views)}",
                     hint="point --db at the CM_<SiteCode> database and grant the login db_datareader",
-                    missing=tuple(missing),
+                    missing=tuple(missing_views),
                 )
             self._present = present
+            self._absent = absent
         return self._present
+
+    def absent_columns(self) -> frozenset[str]:
+        """Declared columns ("view.column") this site lacks; fields that read them are left out."""
+        self.present_views()
+        return self._absent
+
+    def _plan_fields(self, record: str, fields: frozenset[str]) -> tuple[frozenset[str], dict[str, str]]:
+        """The fields of ``record`` this site can give, and why each other one cannot (its note)."""
+        return cols.usable_fields(self.present_views(), self._absent, record, fields)
 
     def check(self) -> CheckReport:
         present = self.present_views()
-        sites = list(
-            self._rows(
-                st.PLANS["site"].statement(
-                    frozenset({"version", "build_number", "site_type", "parent_site_code"})
-                ),
-                "v_Site",
-            )
+        site_fields, _ = self._plan_fields(
+            "site", frozenset({"version", "build_number", "site_type", "parent_site_code"})
         )
+        sites = list(self._rows(st.PLANS["site"].statement(site_fields, self._absent), "v_Site"))
         code, version, build = None, None, None
         if sites:
             top = _top_site(sites)
-            code, version, build = top["site_code"], top["version"], as_int(top["build_number"])
-        totals = next(self._rows(st.PLANS["client_totals"].statement(frozenset({"managed"})), "v_R_System"))
+            code, version, build = top["site_code"], top.get("version"), as_int(top.get("build_number"))
+        totals = next(
+            self._rows(
+                st.PLANS["client_totals"].statement(frozenset({"managed"}), self._absent), "v_R_System"
+            )
+        )
         return CheckReport(
             site_code=as_text(code),
             version=as_text(version),
@@ -144,8 +124,7 @@ class SqlConnector:
                 continue
             if not present[plan.views[0]]:
                 continue
-            aux = FIELD_VIEWS.get(record, {})
-            usable = frozenset(f for f in fields if present.get(aux.get(f, plan.views[0]), False))
+            usable, _ = self._plan_fields(record, fields)
             out.append(_SqlStream(self, plan, usable))
         return out
 
@@ -160,9 +139,15 @@ class SqlConnector:
             if not present[plan.views[0]]:
                 notes.append(f"{record}: not collected, optional view {plan.views[0]} is missing")
                 continue
-            aux = FIELD_VIEWS.get(record, {})
-            gone = sorted({aux[f] for f in fields if f in aux and not present[aux[f]]})
-            notes += [f"{record}: some fields not collected, optional view {g} is missing" for g in gone]
+            _, why = self._plan_fields(record, fields)
+            by_reason: dict[str, list[str]] = {}
+            for f, reason in why.items():
+                by_reason.setdefault(reason, []).append(f)
+            for reason, names in sorted(by_reason.items()):
+                if reason.startswith("optional view"):
+                    notes.append(f"{record}: some fields not collected, {reason}")
+                else:
+                    notes.append(f"{record}: field {', '.join(sorted(names))} not collected, {reason}")
         return notes
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -215,22 +200,25 @@ class _SqlStream:
         rt = self.plan.record_type
         extra = self._extra() if rt is m.ConfigurationItem else {}
         hints = type_hints(rt)
-        for row in self.connector._rows(self.plan.statement(self.fields), self.plan.views[0]):
+        absent = self.connector._absent
+        for row in self.connector._rows(self.plan.statement(self.fields, absent), self.plan.views[0]):
             yield rt(**record_values(rt, hints, row, self.fields, extra))
 
     def _extra(self) -> dict[str, dict[Any, Any]]:
         """Per-baseline counts from the compliance views, merged by CI_ID (small results)."""
         c = self.connector
+        absent = c._absent
         out: dict[str, dict[Any, Any]] = {"rules": {}, "targets": {}, "states": {}}
         if "rule_count" in self.fields:
-            out["rules"] = {r["ci_id"]: r["n"] for r in c._rows(st.rule_counts(), "v_CIRelation")}
+            out["rules"] = {r["ci_id"]: r["n"] for r in c._rows(st.rule_counts(absent), "v_CIRelation")}
         if "targeted" in self.fields:
             out["targets"] = {
-                r["ci_id"]: r["n"] for r in c._rows(st.baseline_targets(), "v_BaselineTargetedComputers")
+                r["ci_id"]: r["n"]
+                for r in c._rows(st.baseline_targets(absent), "v_BaselineTargetedComputers")
             }
         if self.fields & {"evaluated", "compliant_rate", "noncompliant_rate", "error_rate"}:
             states: dict[Any, dict[int, int]] = {}
-            for r in c._rows(st.compliance_counts(), "v_CICurrentComplianceStatus"):
+            for r in c._rows(st.compliance_counts(absent), "v_CICurrentComplianceStatus"):
                 states.setdefault(r["ci_id"], {})[as_int(r["state"]) or 0] = as_int(r["n"]) or 0
             out["states"] = states
         return out

@@ -28,9 +28,12 @@ from sccm_cep import model as m
 
 from . import views as v
 
-__all__ = ["PLANS", "Plan", "managed_ids"]
+__all__ = ["AUX", "PLANS", "RULE_RELATIONS", "Absent", "Plan", "managed_ids"]
 
 Expr = ColumnElement[Any]
+#: Columns this site lacks, as "view.column": a builder leaves out what reads them.
+Absent = frozenset[str]
+NONE_ABSENT: Absent = frozenset()
 
 
 def flag(col: Expr) -> ColumnElement[bool]:
@@ -54,11 +57,11 @@ class Plan:
 
     record_type: type[m.Record]
     views: tuple[str, ...]
-    build: Callable[[frozenset[str]], Select[Any]]
+    build: Callable[[frozenset[str], Absent], Select[Any]]
     source: str
 
-    def statement(self, fields: frozenset[str]) -> Select[Any]:
-        return self.build(fields)
+    def statement(self, fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
+        return self.build(fields, absent)
 
 
 def _grouped(
@@ -82,7 +85,7 @@ def _objects(columns: Mapping[str, Expr], fields: frozenset[str]) -> list[Any]:
 # -- site_profile ---------------------------------------------------------------------------
 
 
-def _site(fields: frozenset[str]) -> Select[Any]:
+def _site(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.SITE.c
     cols = {
         "site_code": c.SiteCode,
@@ -98,20 +101,20 @@ def _site(fields: frozenset[str]) -> Select[Any]:
     return select(*_objects(cols, fields | {"site_code"})).order_by(c.SiteCode)
 
 
-def _site_role(fields: frozenset[str]) -> Select[Any]:
+def _site_role(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.SYSTEM_RESOURCE_LIST.c
     return _grouped(
         {"role_name": c.RoleName}, fields, "server_count", func.count(func.distinct(c.ServerName)), None
     )
 
 
-def _client_version(fields: frozenset[str]) -> Select[Any]:
+def _client_version(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.R_SYSTEM.c
     where = and_(flag(c.Client0), not_flag(c.Obsolete0), not_flag(c.Decommissioned0))
     return _grouped({"client_version": c.Client_Version0}, fields, "device_count", func.count(), where)
 
 
-def _client_totals(fields: frozenset[str]) -> Select[Any]:
+def _client_totals(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.R_SYSTEM.c
     managed = and_(flag(c.Client0), not_flag(c.Obsolete0), not_flag(c.Decommissioned0))
 
@@ -134,13 +137,13 @@ def _per_device(count_of: Expr) -> Expr:
     return func.count(func.distinct(count_of))
 
 
-def _hardware_model(fields: frozenset[str]) -> Select[Any]:
+def _hardware_model(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.COMPUTER_SYSTEM.c
     cols = {"manufacturer": c.Manufacturer0, "model": c.Model0}
     return _grouped(cols, fields, "device_count", _per_device(c.ResourceID), c.ResourceID.in_(managed_ids()))
 
 
-def _hardware_cpu(fields: frozenset[str]) -> Select[Any]:
+def _hardware_cpu(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.PROCESSOR.c
     # One row per socket: first sum per device, then count devices per configuration.
     per_device = (
@@ -159,7 +162,7 @@ def _hardware_cpu(fields: frozenset[str]) -> Select[Any]:
     return _grouped(cols, fields, "device_count", func.count(), None)
 
 
-def _hardware_memory(fields: frozenset[str]) -> Select[Any]:
+def _hardware_memory(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.MEMORY.c
     gib = (c.TotalPhysicalMemory0 + 524288) // 1048576  # KiB to whole GiB, rounded
     return _grouped(
@@ -167,7 +170,7 @@ def _hardware_memory(fields: frozenset[str]) -> Select[Any]:
     )
 
 
-def _hardware_disk(fields: frozenset[str]) -> Select[Any]:
+def _hardware_disk(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.LOGICAL_DISK.c
     size_gb = c.Size0 // 1024  # MiB to GiB
     free_pct = case((c.Size0 > 0, (c.FreeSpace0 * 10 // c.Size0) * 10), else_=None)
@@ -181,7 +184,7 @@ def _hardware_disk(fields: frozenset[str]) -> Select[Any]:
     )
 
 
-def _hardware_chassis(fields: frozenset[str]) -> Select[Any]:
+def _hardware_chassis(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.ENCLOSURE.c
     return _grouped(
         {"chassis_type": c.ChassisTypes0},
@@ -192,7 +195,7 @@ def _hardware_chassis(fields: frozenset[str]) -> Select[Any]:
     )
 
 
-def _hardware_bios(fields: frozenset[str]) -> Select[Any]:
+def _hardware_bios(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.BIOS.c
     return _grouped(
         {"release_year": extract("year", c.ReleaseDate0)},
@@ -206,7 +209,7 @@ def _hardware_bios(fields: frozenset[str]) -> Select[Any]:
 # -- operating systems, software -----------------------------------------------------------
 
 
-def _operating_system(fields: frozenset[str]) -> Select[Any]:
+def _operating_system(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.OPERATING_SYSTEM.c
     cols = {
         "caption": c.Caption0,
@@ -217,7 +220,7 @@ def _operating_system(fields: frozenset[str]) -> Select[Any]:
     return _grouped(cols, fields, "device_count", _per_device(c.ResourceID), c.ResourceID.in_(managed_ids()))
 
 
-def _software(fields: frozenset[str]) -> Select[Any]:
+def _software(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.ARP.c
     cols = {"publisher": c.Publisher0, "product": c.DisplayName0, "version": c.Version0}
     return _grouped(cols, fields, "installations", _per_device(c.ResourceID), c.ResourceID.in_(managed_ids()))
@@ -226,15 +229,19 @@ def _software(fields: frozenset[str]) -> Select[Any]:
 # -- deployments, packages, baselines ------------------------------------------------------
 
 
-def _deployment(fields: frozenset[str]) -> Select[Any]:
+def _deployment(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c = v.DEPLOYMENT_SUMMARY.c
     cols = {
-        "deployment_id": c.AssignmentID,
+        # The key depends on the kind (connectors/rows.py deployment_key): AssignmentID, or for
+        # programs and task sequences the advertisement's id (OfferID).
+        "_assignment_id": c.AssignmentID,
+        "_offer_id": c.OfferID,
+        "_feature_type": c.FeatureType,
         "deployment_name": c.SoftwareName,
         "collection_name": c.CollectionName,
         "feature_type": c.FeatureType,
         "intent": c.DeploymentIntent,
-        "targeted": c.NumberTargeted,
+        "targeted": c.NumberTotal,
         "created": c.CreationTime,
         "has_deadline": c.EnforcementDeadline,
         "_success": c.NumberSuccess,
@@ -251,10 +258,12 @@ def _deployment(fields: frozenset[str]) -> Select[Any]:
     wanted = set(fields) | {rates[f] for f in fields if f in rates}
     if wanted & set(rates.values()):
         wanted.add("targeted")
+    if "deployment_id" in fields:
+        wanted |= {"_assignment_id", "_offer_id", "_feature_type"}
     return select(*_objects(cols, frozenset(wanted))).order_by(c.AssignmentID)
 
 
-def _package(fields: frozenset[str]) -> Select[Any]:
+def _package(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     p, g, a = v.PACKAGE.c, v.PROGRAM.c, v.ADVERTISEMENT.c
     programs = select(g.PackageID, func.count().label("n")).group_by(g.PackageID).subquery("prg")
     adverts = select(a.PackageID, func.count().label("n")).group_by(a.PackageID).subquery("adv")
@@ -278,12 +287,17 @@ def _package(fields: frozenset[str]) -> Select[Any]:
     return stmt.order_by(p.PackageID)
 
 
-def baseline_ids() -> Select[Any]:
+def baseline_ids(absent: Absent = NONE_ABSENT) -> Select[Any]:
+    """Latest baselines (CIType_ID 2, see views.CONFIGURATION_ITEMS), without tombstoned ones where
+    the view has IsTombstoned (not documented for v_ConfigurationItems)."""
     c = v.CONFIGURATION_ITEMS.c
-    return select(c.CI_ID).where(c.CIType_ID == 2, flag(c.IsLatest), not_flag(c.IsTombstoned))
+    stmt = select(c.CI_ID).where(c.CIType_ID == 2, flag(c.IsLatest))
+    if "v_ConfigurationItems.IsTombstoned" not in absent:
+        stmt = stmt.where(not_flag(c.IsTombstoned))
+    return stmt
 
 
-def _configuration_item(fields: frozenset[str]) -> Select[Any]:
+def _configuration_item(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     c, loc = v.CONFIGURATION_ITEMS.c, v.LOCALIZED_CI.c
     cols = {
         "ci_id": c.CI_ID,
@@ -297,40 +311,57 @@ def _configuration_item(fields: frozenset[str]) -> Select[Any]:
     stmt = select(*_objects(cols, fields | {"ci_id"})).select_from(v.CONFIGURATION_ITEMS)
     if fields & {"name", "description"}:
         stmt = stmt.outerjoin(v.LOCALIZED_CI, loc.CI_ID == c.CI_ID)
-    return stmt.where(c.CI_ID.in_(baseline_ids())).order_by(c.CI_ID)
+    return stmt.where(c.CI_ID.in_(baseline_ids(absent))).order_by(c.CI_ID)
 
 
-def rule_counts() -> Select[Any]:
+#: The v_CIRelation types that make a configuration item a rule of a baseline: the baseline
+#: requires, prohibits or optionally includes it (SMS_CIRelation RelationType 2, 3, 4; see
+#: views.CI_RELATION). Self (7), derived, superseded and the application types are not rules.
+RULE_RELATIONS: tuple[int, ...] = (2, 3, 4)
+
+
+def rule_counts(absent: Absent = NONE_ABSENT) -> Select[Any]:
     r = v.CI_RELATION.c
     return (
         select(r.FromCIID.label("ci_id"), func.count(func.distinct(r.ToCIID)).label("n"))
-        .where(r.FromCIID.in_(baseline_ids()))
+        .where(r.FromCIID.in_(baseline_ids(absent)), r.RelationType.in_(RULE_RELATIONS))
         .group_by(r.FromCIID)
     )
 
 
-def baseline_targets() -> Select[Any]:
+def baseline_targets(absent: Absent = NONE_ABSENT) -> Select[Any]:
     t = v.BASELINE_TARGETS.c
     return (
         select(t.CI_ID.label("ci_id"), func.count(func.distinct(t.ResourceID)).label("n"))
-        .where(t.CI_ID.in_(baseline_ids()))
+        .where(t.CI_ID.in_(baseline_ids(absent)))
         .group_by(t.CI_ID)
     )
 
 
-def compliance_counts() -> Select[Any]:
+def compliance_counts(absent: Absent = NONE_ABSENT) -> Select[Any]:
     s = v.CI_COMPLIANCE.c
     return (
         select(s.CI_ID.label("ci_id"), s.ComplianceState.label("state"), func.count().label("n"))
-        .where(s.CI_ID.in_(baseline_ids()))
+        .where(s.CI_ID.in_(baseline_ids(absent)))
         .group_by(s.CI_ID, s.ComplianceState)
     )
+
+
+#: configuration_item fields read by a second statement (merged by CI_ID in the connector).
+AUX: dict[str, Callable[[Absent], Select[Any]]] = {
+    "rule_count": rule_counts,
+    "targeted": baseline_targets,
+    "evaluated": compliance_counts,
+    "compliant_rate": compliance_counts,
+    "noncompliant_rate": compliance_counts,
+    "error_rate": compliance_counts,
+}
 
 
 # -- devices (enhanced) ---------------------------------------------------------------------
 
 
-def _device(fields: frozenset[str]) -> Select[Any]:
+def _device(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
     s = v.R_SYSTEM.c
 
     def per_device(table: Any, **aggs: Expr) -> Any:
@@ -393,7 +424,9 @@ def _device(fields: frozenset[str]) -> Select[Any]:
     )
 
 
-def _plan(rt: type[m.Record], views: tuple[str, ...], build: Callable[[frozenset[str]], Select[Any]]) -> Plan:
+def _plan(
+    rt: type[m.Record], views: tuple[str, ...], build: Callable[[frozenset[str], Absent], Select[Any]]
+) -> Plan:
     return Plan(rt, views, build, ", ".join(views))
 
 

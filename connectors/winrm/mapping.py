@@ -107,7 +107,9 @@ def _package(o: Mapping[str, Any]) -> Row:
 
 def _deployment(o: Mapping[str, Any]) -> Row:
     return {
-        "deployment_id": o.get("AssignmentID"),
+        "_assignment_id": o.get("AssignmentID"),
+        "_offer_id": o.get("DeploymentID"),
+        "_feature_type": o.get("FeatureType"),
         "feature_type": o.get("FeatureType"),
         "intent": o.get("DeploymentIntent"),
         "targeted": o.get("NumberTargeted"),

@@ -20,7 +20,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "version": "SMS_Site.Version",
         "build_number": "SMS_Site.BuildNumber",
         "release": "derived from build_number and version",
-        "status": "SMS_Site.Status",
+        "status": "SMS_Site.Status (code to name; unknown codes: other)",
     },
     "site_role": {
         "role_name": "SMS_SystemResourceList.RoleName",
@@ -93,7 +93,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "installations": f"{_UNINSTALL} DisplayName" + _CLIENTS,
     },
     "deployment": {
-        "deployment_id": "SMS_DeploymentSummary.AssignmentID",
+        "deployment_id": "SMS_DeploymentSummary.AssignmentID (programs, task sequences: DeploymentID)",
         "feature_type": "SMS_DeploymentSummary.FeatureType (code to name)",
         "intent": "SMS_DeploymentSummary.DeploymentIntent",
         "targeted": "SMS_DeploymentSummary.NumberTargeted",
@@ -115,12 +115,12 @@ SOURCES: dict[str, dict[str, str]] = {
         "ci_id": "SMS_ConfigurationBaselineInfo.CI_ID",
         "ci_type": "SMS_ConfigurationBaselineInfo.CIType_ID (code to name)",
         "is_user_defined": "SMS_ConfigurationBaselineInfo.IsUserDefined",
-        "rule_count": "SMS_CIRelation.ToCIID (count of distinct rules per baseline)",
+        "rule_count": "SMS_CIRelation.ToCIID (distinct rules per baseline, RelationType 2, 3, 4)",
         "targeted": "SMS_DeploymentSummary.NumberTargeted (FeatureType 6, summed per baseline CI_ID)",
         "evaluated": "SMS_G_System_CI_ComplianceState.ComplianceState (count of reports)",
         "compliant_rate": "SMS_G_System_CI_ComplianceState.ComplianceState (share of state 1)",
         "noncompliant_rate": "SMS_G_System_CI_ComplianceState.ComplianceState (share of state 2)",
-        "error_rate": "SMS_G_System_CI_ComplianceState.ComplianceState (share of states 3 and 4)",
+        "error_rate": "SMS_G_System_CI_ComplianceState.ComplianceState (share of state 4)",
         "created": "SMS_ConfigurationBaselineInfo.DateCreated",
     },
     "device": {

@@ -30,7 +30,7 @@ create table v_Add_Remove_Programs (ResourceID int not null, GroupID int not nul
   AgentID int, TimeStamp datetime not null, ProdID0 nvarchar(255), DisplayName0 nvarchar(255),
   InstallDate0 nvarchar(255), Publisher0 nvarchar(255), Version0 nvarchar(255));
 create table v_DeploymentSummary (AssignmentID int not null, SoftwareName nvarchar(512),
-  CollectionName nvarchar(255), FeatureType int, DeploymentIntent int, NumberTargeted int,
+  CollectionName nvarchar(255), FeatureType int, DeploymentIntent int, NumberTotal int,
   NumberSuccess int, NumberErrors int, NumberInProgress int, NumberUnknown int, NumberOther int,
   CreationTime datetime, EnforcementDeadline datetime, ModelName nvarchar(512));
 create table v_Package (PackageID nvarchar(8), Name nvarchar(256), Version nvarchar(64),

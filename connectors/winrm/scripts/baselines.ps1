@@ -5,7 +5,9 @@ $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLoca
     Where-Object { $_.ProviderForLocalSite })[0]
 $ns = 'root\SMS\site_' + $provider.SiteCode
 $rules = @{}
-foreach ($r in Get-CimInstance -Namespace $ns -Query 'SELECT FromCIID, ToCIID FROM SMS_CIRelation') {
+# Rules of a baseline: the items it requires, prohibits or optionally includes (RelationType 2, 3, 4).
+foreach ($r in Get-CimInstance -Namespace $ns -Query 'SELECT FromCIID, ToCIID, RelationType FROM SMS_CIRelation') {
+    if (@(2, 3, 4) -notcontains $r.RelationType) { continue }
     if (-not $rules.ContainsKey($r.FromCIID)) { $rules[$r.FromCIID] = @{} }
     $rules[$r.FromCIID][$r.ToCIID] = 1
 }

@@ -4,13 +4,14 @@ $ProgressPreference = 'SilentlyContinue'
 $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |
     Where-Object { $_.ProviderForLocalSite })[0]
 $ns = 'root\SMS\site_' + $provider.SiteCode
-$query = 'SELECT AssignmentID, FeatureType, DeploymentIntent, NumberTargeted, NumberSuccess, NumberErrors, ' +
-    'NumberInProgress, NumberUnknown, CreationTime, EnforcementDeadline FROM SMS_DeploymentSummary'
+$query = 'SELECT AssignmentID, DeploymentID, FeatureType, DeploymentIntent, NumberTargeted, NumberSuccess, ' +
+    'NumberErrors, NumberInProgress, NumberUnknown, CreationTime, EnforcementDeadline FROM SMS_DeploymentSummary'
 $rows = foreach ($d in Get-CimInstance -Namespace $ns -Query $query) {
     $created = $null
     if ($d.CreationTime) { $created = $d.CreationTime.ToString('s') }
     [pscustomobject]@{
         AssignmentID     = $d.AssignmentID
+        DeploymentID     = $d.DeploymentID
         FeatureType      = $d.FeatureType
         DeploymentIntent = $d.DeploymentIntent
         NumberTargeted   = $d.NumberTargeted

@@ -83,9 +83,11 @@ class SimulatedSite:
         return [
             {
                 "AssignmentID": r["AssignmentID"],
+                "DeploymentID": r["DeploymentID"],
                 "FeatureType": r["FeatureType"],
                 "DeploymentIntent": r["DeploymentIntent"],
-                "NumberTargeted": r["NumberTargeted"],
+                # The WMI class's NumberTargeted is the view's NumberTotal.
+                "NumberTargeted": r["NumberTotal"],
                 "NumberSuccess": r["NumberSuccess"],
                 "NumberErrors": r["NumberErrors"],
                 "NumberInProgress": r["NumberInProgress"],
@@ -97,10 +99,15 @@ class SimulatedSite:
         ]
 
     def _baselines(self) -> list[dict[str, Any]]:
-        rules = dict(self._rows('select FromCIID, count(distinct ToCIID) from "v_CIRelation" group by 1'))
+        rules = dict(
+            self._rows(
+                'select FromCIID, count(distinct ToCIID) from "v_CIRelation" where RelationType in (2, 3, 4)'
+                " group by 1"
+            )
+        )
         targets = dict(
             self._rows(
-                'select CI_ID, sum(NumberTargeted) from "v_DeploymentSummary" where FeatureType = 6 group by 1'
+                'select CI_ID, sum(NumberTotal) from "v_DeploymentSummary" where FeatureType = 6 group by 1'
             )
         )
         states: dict[int, dict[str, int]] = defaultdict(dict)

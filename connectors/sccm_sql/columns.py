@@ -1,0 +1,97 @@
+"""Which columns a site's views have, and which requested fields they can give.
+
+Real sites differ: an inventory view only has the properties the site inventories, and view
+definitions change between builds. A view counts as present when its essential columns exist
+(``views.ESSENTIAL``); a field is usable when every column its statements read exists. What
+a field reads is found in the statements themselves, so it cannot drift from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.sql import visitors
+
+from sccm_cep import model as m
+
+from . import statements as st
+from . import views as v
+
+__all__ = ["FIELD_VIEWS", "columns_read", "probe", "usable_fields"]
+
+#: Fields that need a view besides the record's main one; dropped when that view is absent.
+FIELD_VIEWS: dict[str, dict[str, str]] = {
+    "package": {"program_count": "v_Program", "deployment_count": "v_Advertisement"},
+    "configuration_item": {
+        "name": "v_LocalizedCIProperties_SiteLoc",
+        "description": "v_LocalizedCIProperties_SiteLoc",
+        "rule_count": "v_CIRelation",
+        "targeted": "v_BaselineTargetedComputers",
+        "evaluated": "v_CICurrentComplianceStatus",
+        "compliant_rate": "v_CICurrentComplianceStatus",
+        "noncompliant_rate": "v_CICurrentComplianceStatus",
+        "error_rate": "v_CICurrentComplianceStatus",
+    },
+    "device": {
+        "os_caption": "v_GS_OPERATING_SYSTEM",
+        "os_version": "v_GS_OPERATING_SYSTEM",
+        "architecture": "v_GS_OPERATING_SYSTEM",
+        "manufacturer": "v_GS_COMPUTER_SYSTEM",
+        "model": "v_GS_COMPUTER_SYSTEM",
+        "cpu_name": "v_GS_PROCESSOR",
+        "cores": "v_GS_PROCESSOR",
+        "memory_gb": "v_GS_X86_PC_MEMORY",
+        "chassis_type": "v_GS_SYSTEM_ENCLOSURE",
+        "bios_release_year": "v_GS_PC_BIOS",
+        "system_disk_gb": "v_GS_LOGICAL_DISK",
+        "software_count": "v_Add_Remove_Programs",
+    },
+}
+
+
+def probe(insp: Any) -> tuple[dict[str, bool], frozenset[str]]:
+    """For each declared view whether it is present, and the declared columns ("view.column") missing."""
+    present: dict[str, bool] = {}
+    absent: set[str] = set()
+    for name, table in v.VIEWS.items():
+        have = {c["name"].lower() for c in insp.get_columns(name)} if insp.has_table(name) else set()
+        missing = {c.name for c in table.columns if c.name.lower() not in have}
+        present[name] = not (missing & v.ESSENTIAL[name])
+        absent |= {f"{name}.{col}" for col in missing}
+    return present, frozenset(absent)
+
+
+def columns_read(plan: st.Plan, field: str, absent: frozenset[str]) -> frozenset[str]:
+    """The declared columns ("view.column") the statements for one field read."""
+    stmts = [plan.statement(frozenset({field}), absent)]
+    if plan.record_type is m.ConfigurationItem and field in st.AUX:
+        stmts.append(st.AUX[field](absent))
+    out: set[str] = set()
+    for stmt in stmts:
+        for element in visitors.iterate(stmt):
+            if isinstance(element, Column) and element.table is not None and element.table.name in v.VIEWS:
+                out.add(f"{element.table.name}.{element.name}")
+    return frozenset(out)
+
+
+def usable_fields(
+    present: Mapping[str, bool], absent: frozenset[str], record: str, fields: frozenset[str]
+) -> tuple[frozenset[str], dict[str, str]]:
+    """The fields of ``record`` a site can give, and why each other one cannot (its note)."""
+    plan = st.PLANS[record]
+    aux = FIELD_VIEWS.get(record, {})
+    usable: set[str] = set()
+    why: dict[str, str] = {}
+    for f in sorted(fields):
+        view = aux.get(f, plan.views[0])
+        if not present.get(view, False):
+            why[f] = f"optional view {view} is missing"
+            continue
+        gone = sorted(columns_read(plan, f, absent) & absent)
+        if gone:
+            why[f] = f"column {', '.join(gone)} is missing"
+            continue
+        usable.add(f)
+    return frozenset(usable), why
