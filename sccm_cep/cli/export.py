@@ -113,7 +113,7 @@ def export(
                 policies,
                 level=Level(level),
                 period=period or current_period(datetime.now(UTC).date()),
-                secret_for=lambda code: SiteSecret(site_secret(code, secret_ref)),
+                secret_for=lambda code: SiteSecret(site_secret(code, secret_ref), site=code),
                 out_dir=out_dir,
                 site_code=site_code,
             )

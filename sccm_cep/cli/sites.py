@@ -212,7 +212,7 @@ def site_remove(app: App, code: str, yes: bool) -> None:
 @click.pass_obj
 def site_rotate(app: App, code: str, yes: bool) -> None:
     """New pseudonymization secret: later submissions cannot be linked to earlier ones."""
-    from sccm_cep.collector.sites import rotate_key
+    from sccm_cep.collector.keys import rotate_key
 
     if not yes:
         click.confirm("Later submissions will not be linkable to earlier ones. Rotate?", abort=True)

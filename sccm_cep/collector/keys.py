@@ -1,6 +1,7 @@
 """A registered site's pseudonymization key on this host: where it is kept, whether it is here,
-loading it, carrying it to another collector host (export-key / import-key), and removing a site
-together with every version of its key.
+loading it, rotating it, carrying it to another collector host (export-key / import-key), the site
+pseudonyms of every key version (what a deletion request names), and removing a site together
+with every version of its key.
 
 A key the tool made is referenced relative to the data folder, so every host sharing the state
 store looks for it in its own data folder.
@@ -8,17 +9,30 @@ store looks for it in its own data folder.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sccm_cep import platform
 from sccm_cep.collector.sites import SiteView, find_site, view
-from sccm_cep.collector.store import Site, Store
+from sccm_cep.collector.store import Site, SitePseudonym, Store, utcnow
 from sccm_cep.errors import ConfigError, OutputError
 from sccm_cep.platform import keyfile
-from sccm_cep.platform.config import data_dir, load_secret, resolve_secret, secrets_dir
+from sccm_cep.platform.config import data_dir, load_secret, new_secret, resolve_secret, secrets_dir
 from sccm_cep.privacy.anonymize import SiteSecret
 
-__all__ = ["export_key", "import_key", "key_path", "remove_site", "site_secret"]
+__all__ = [
+    "deletion_pseudonyms",
+    "export_key",
+    "import_key",
+    "key_path",
+    "record_site_pseudonyms",
+    "remove_site",
+    "rotate_key",
+    "site_secret",
+]
 
 
 def key_path(site: Site) -> Path | None:
@@ -29,8 +43,10 @@ def key_path(site: Site) -> Path | None:
     folder under the same name.
     """
     kind, _, rest = site.secret_ref.partition(":")
-    if kind != "file":
-        return None
+    return _file_path(rest) if kind == "file" else None
+
+
+def _file_path(rest: str) -> Path:
     path = Path(rest)
     if not path.is_absolute():
         return data_dir() / path
@@ -73,7 +89,93 @@ def _keyring_value(service_user: str) -> str | None:
 
 def site_secret(site: Site) -> SiteSecret:
     _require_key(site)
-    return SiteSecret(load_secret(_local_ref(site)))
+    return SiteSecret(load_secret(_local_ref(site)), site=site.code)
+
+
+def rotate_key(store: Store, code: str) -> SiteView:
+    """A new pseudonymization secret: later submissions cannot be linked to earlier ones.
+
+    The site pseudonyms of the outgoing key are recorded first (when this host has it), so the
+    deletion request of a later ``leave`` still names what was sent under it.
+    """
+    with store.session() as session:
+        site = find_site(session, code)
+        outgoing = _secret_of_version(site, site.key_version)
+        if outgoing is not None:
+            record_site_pseudonyms(session, site, _site_pseudonyms(outgoing), key_version=site.key_version)
+        store_kind = "keyring" if site.secret_ref.startswith("keyring:") else "file"
+        site.key_version += 1
+        site.secret_ref = new_secret(f"site-{site.code}-v{site.key_version}", store=store_kind)
+        store.audit(session, "site.rotate-key", site=site.code, key_version=site.key_version)
+        session.commit()
+        return view(site)
+
+
+def record_site_pseudonyms(
+    session: Session, site: Site, pseudonyms: Iterable[str], *, key_version: int | None = None
+) -> None:
+    """Remember that the site's documents carry (or may carry) ``pseudonyms`` (not committed)."""
+    have = set(
+        session.execute(select(SitePseudonym.pseudonym).where(SitePseudonym.site_id == site.id)).scalars()
+    )
+    for pseudonym in pseudonyms:
+        if pseudonym not in have:
+            have.add(pseudonym)
+            session.add(
+                SitePseudonym(
+                    site_id=site.id,
+                    key_version=key_version or site.key_version,
+                    pseudonym=pseudonym,
+                    recorded_at=utcnow(),
+                )
+            )
+
+
+def deletion_pseudonyms(session: Session, site: Site) -> tuple[str, tuple[str, ...]]:
+    """The site pseudonym of the current key, and every other one its documents may carry: those
+    recorded (at runs and key rotations), and those of every key version still on this host,
+    under this release's derivation and the one before per-site keys. The current key must be
+    here (``site_secret`` says how to bring it)."""
+    current = site_secret(site).pseudonym("site", site.code)
+    names = set(
+        session.execute(select(SitePseudonym.pseudonym).where(SitePseudonym.site_id == site.id)).scalars()
+    )
+    for version in range(1, site.key_version + 1):
+        secret = _secret_of_version(site, version)
+        if secret is not None:
+            names.update(_site_pseudonyms(secret))
+    names.discard(current)
+    return current, tuple(sorted(names))
+
+
+def _site_pseudonyms(secret: SiteSecret) -> tuple[str, str]:
+    """The site's pseudonym under ``secret``: as sent now, and as releases before per-site keys sent it."""
+    return secret.pseudonym("site", secret.site), secret.legacy_pseudonym("site", secret.site)
+
+
+def _secret_of_version(site: Site, version: int) -> SiteSecret | None:
+    """Key ``version`` of the site when this host holds it (in the file or keyring entry named
+    like the current one), else None."""
+    current = f"site-{site.code}-v{site.key_version}"
+    kind, _, rest = site.secret_ref.partition(":")
+    if current not in rest:
+        return None
+    rest = rest.replace(current, f"site-{site.code}-v{version}")
+    if kind == "file":
+        path = _file_path(rest)
+        if not path.exists():
+            return None
+        ref = f"file:{path}"
+    elif kind == "keyring":
+        if _keyring_value(rest) in (None, "?"):
+            return None
+        ref = f"keyring:{rest}"
+    else:
+        return None
+    try:
+        return SiteSecret(load_secret(ref), site=site.code)
+    except ConfigError:
+        return None
 
 
 def export_key(store: Store, code: str, out: Path, passphrase: str) -> SiteView:

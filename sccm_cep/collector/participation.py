@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sccm_cep.collector.cadence import Cadence, next_due_date, period_of
-from sccm_cep.collector.keys import site_secret
+from sccm_cep.collector.keys import deletion_pseudonyms
 from sccm_cep.collector.sites import find_site
 from sccm_cep.collector.store import (
     Approval,
@@ -154,7 +154,7 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
                 Outbox.state.in_(_UNSENT),
             )
         ).rowcount
-        body, doc_id = _deletion_request(site, today)
+        body, doc_id = _deletion_request(session, site, today)
         session.add(
             Outbox.pending(
                 site.id,
@@ -179,9 +179,12 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
         return int(purged or 0), doc_id
 
 
-def _deletion_request(site: Site, today: date) -> tuple[bytes, str]:
-    """The document asking the vendor to delete what this site sent (keyed by its pseudonym)."""
-    doc = deletion_request(site_secret(site).pseudonym("site", site.code), today)
+def _deletion_request(session: Session, site: Site, today: date) -> tuple[bytes, str]:
+    """The document asking the vendor to delete what this site sent: under the pseudonym of its
+    current key, and under every earlier one (earlier key versions, the derivation before
+    per-site keys)."""
+    current, earlier = deletion_pseudonyms(session, site)
+    doc = deletion_request(current, today, earlier_sites=earlier)
     return canonical_json(doc).encode(), str(doc["document_id"])
 
 

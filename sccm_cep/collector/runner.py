@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sccm_cep.collector.cadence import Cadence, Period, due_period, parse_period
 from sccm_cep.collector.directory import coverage_source
-from sccm_cep.collector.keys import site_secret
+from sccm_cep.collector.keys import record_site_pseudonyms, site_secret
 from sccm_cep.collector.participation import current_enrollment, first_submission, taken_periods
 from sccm_cep.collector.sites import find_site, open_site_connectors
 from sccm_cep.collector.store import Enrollment, Feedback, Outbox, OutboxState, Run, Site, Store, utcnow
@@ -178,7 +178,7 @@ def _take(
         .limit(1)
     ).scalar_one_or_none()
     try:
-        row = _export(
+        row, pseudonym = _export(
             site,
             policies,
             enrollment,
@@ -195,6 +195,8 @@ def _take(
         return RunOutcome(site.code, "failed", period, message=exc.one_line(), exit_code=exc.exit_code)
     doc_id = row.document_id
     session.add(row)
+    # What a later deletion request must name, even after the key is rotated.
+    record_site_pseudonyms(session, site, [pseudonym])
     if previous is not None and previous.state != "sent":
         previous.state = OutboxState.SUPERSEDED
     if answer is not None:
@@ -234,8 +236,10 @@ def _export(
     revision: int,
     feedback: tuple[int, str | None] | None,
     supersedes: str | None,
-) -> Outbox:
-    """Write the period's document to a private temporary folder and hand the file to the outbox."""
+) -> tuple[Outbox, str]:
+    """Write the period's document to a private temporary folder and hand the file to the outbox;
+    with the outbox row, the site pseudonym the document carries."""
+    secret = site_secret(site)
     opened = open_sources(site)
     try:
         with tempfile.TemporaryDirectory(prefix="sccm-cep-run-") as tmp:
@@ -244,7 +248,7 @@ def _export(
                 policies,
                 level=Level(enrollment.level),
                 period=period,
-                secret_for=lambda _code: site_secret(site),
+                secret_for=lambda _code: secret,
                 out_dir=Path(tmp),
                 site_code=site.code,
                 feedback=feedback,
@@ -253,9 +257,10 @@ def _export(
             )
             reached(Step.EXPORT)  # a crash point the kill tests stop at: written, not in the outbox
             written = result.written
-            return pending_from_file(
+            row = pending_from_file(
                 site.id, "submission", period, revision, written.document_id, written.path
             )
+            return row, secret.pseudonym("site", site.code)
     finally:
         for each in opened:
             each.close()

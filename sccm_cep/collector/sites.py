@@ -1,8 +1,8 @@
-"""Registered sites: validate, register, show, check, rotate the key.
+"""Registered sites: validate, register, show, check.
 
 A site row holds how to reach the site and references to its secrets, never a secret value.
-The key itself on this host (loading it, export-key / import-key, removing a site with its
-keys) is handled in ``sccm_cep.collector.keys``.
+The key itself on this host (loading it, rotating it, export-key / import-key, removing a site
+with its keys) is handled in ``sccm_cep.collector.keys``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ __all__ = [
     "open_site_connector",
     "open_site_connectors",
     "register_site",
-    "rotate_key",
     "view",
 ]
 
@@ -182,18 +181,6 @@ def _winrm(site: Site) -> tuple[list[str], dict[str, Any]]:
     if isinstance(stored, list):  # an early form: hosts only
         return [str(h) for h in stored], {}
     return [str(h) for h in stored.get("hosts", [])], dict(stored.get("options", {}))
-
-
-def rotate_key(store: Store, code: str) -> SiteView:
-    """A new pseudonymization secret: later submissions cannot be linked to earlier ones."""
-    with store.session() as session:
-        site = find_site(session, code)
-        store_kind = "keyring" if site.secret_ref.startswith("keyring:") else "file"
-        site.key_version += 1
-        site.secret_ref = new_secret(f"site-{site.code}-v{site.key_version}", store=store_kind)
-        store.audit(session, "site.rotate-key", site=site.code, key_version=site.key_version)
-        session.commit()
-        return view(site)
 
 
 def open_site_connectors(site: Site) -> list[Connector]:

@@ -1,12 +1,17 @@
 """The deletion request both sides share: what a site that leaves sends so the vendor deletes
-everything it stored under the site's pseudonym. Built by the collector (``leave``), validated
+everything it stored under the site's pseudonyms. Built by the collector (``leave``), validated
 by the receiver against ``schemas/deletion-request-1.0.json``.
+
+``site`` is the pseudonym of the site's current key; ``earlier_sites`` (optional, added within
+1.0: a request without it stays valid) lists the others its submissions carry: those of earlier
+key versions (``site rotate-key``) and of releases before per-site keys.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -18,9 +23,11 @@ __all__ = [
     "DELETION_SCHEMA_FILE",
     "DELETION_SCHEMA_VERSION",
     "DELETION_SCOPE",
+    "MAX_EARLIER_SITES",
     "deletion_document_id",
     "deletion_request",
     "load_deletion_schema",
+    "site_pseudonyms",
 ]
 
 DELETION_SCHEMA = "urn:sccm-cep:deletion-request"
@@ -30,6 +37,8 @@ DELETION_KIND = "deletion-request"
 #: The only scope there is: every submission stored under the site's pseudonym.
 DELETION_SCOPE = "all-submissions"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, DELETION_SCHEMA)
+#: At most this many earlier pseudonyms in one request (the schema's maxItems).
+MAX_EARLIER_SITES = 256
 
 
 def deletion_document_id(site: str, requested_on: str) -> str:
@@ -37,11 +46,11 @@ def deletion_document_id(site: str, requested_on: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{site}|{requested_on}"))
 
 
-def deletion_request(site: str, requested_on: date) -> dict[str, Any]:
-    """The request for ``site`` (its pseudonym) made on ``requested_on``; render it with
-    ``canonical_json``."""
+def deletion_request(site: str, requested_on: date, *, earlier_sites: Iterable[str] = ()) -> dict[str, Any]:
+    """The request for ``site`` (its current pseudonym) and ``earlier_sites`` (its other ones)
+    made on ``requested_on``; render it with ``canonical_json``."""
     day = requested_on.isoformat()
-    return {
+    doc: dict[str, Any] = {
         "schema": DELETION_SCHEMA,
         "schema_version": DELETION_SCHEMA_VERSION,
         "kind": DELETION_KIND,
@@ -50,6 +59,17 @@ def deletion_request(site: str, requested_on: date) -> dict[str, Any]:
         "requested_on": day,
         "scope": DELETION_SCOPE,
     }
+    earlier = sorted(set(earlier_sites) - {site})
+    if len(earlier) > MAX_EARLIER_SITES:
+        raise ValueError(f"a deletion request names at most {MAX_EARLIER_SITES} earlier pseudonyms")
+    if earlier:
+        doc["earlier_sites"] = earlier
+    return doc
+
+
+def site_pseudonyms(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every site pseudonym a (valid) deletion request names: ``site`` first."""
+    return (str(doc["site"]), *(str(s) for s in doc.get("earlier_sites", ())))
 
 
 @lru_cache(maxsize=1)

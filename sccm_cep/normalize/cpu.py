@@ -1,5 +1,6 @@
 """Processor family from a Win32_Processor name: "13th Gen Intel(R) Core(TM) i5-1345U" →
-"Intel Core i5 (13th Gen)". Unknown processors come back as a cleaned, shortened name.
+"Intel Core i5 (13th Gen)". The family is a closed set: a processor the rules do not recognize
+is "other", never its own (cleaned) name, which can carry host or user names.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from functools import lru_cache
 
 from sccm_cep.normalize._text import bounded, strip_marks
 
-__all__ = ["cpu_family"]
+__all__ = ["UNKNOWN_CPU", "cpu_family"]
+
+#: The family of a processor the rules do not recognize.
+UNKNOWN_CPU = "other"
 
 _MAX_INPUT = 256
-_MAX_OUTPUT = 64
 
 _GEN_WORD = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)")
 _CORE_TIER = re.compile(r"(i[3579]|m[357])(?:-([0-9]{3,5})[a-z0-9]*)?")
@@ -25,7 +28,7 @@ _XEON_TIERS = frozenset({"gold", "silver", "bronze", "platinum", "max", "phi"})
 
 
 def cpu_family(name: str | None) -> str | None:
-    """The processor family of ``name``; None when missing.
+    """The processor family of ``name``; "other" when not recognized; None when missing.
 
     "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz" → "Intel Xeon Gold",
     "AMD Ryzen 7 PRO 7840U w/ Radeon 780M Graphics" → "AMD Ryzen 7 PRO",
@@ -43,12 +46,8 @@ def _family(text: str) -> str | None:
     if not words:
         return None
     low = [w.casefold() for w in words]
-    family = _intel(low) or _amd(low) or _arm(low)
-    if family:
-        return family
-    # Unknown: the name without marks and clock speed, kept short.
-    plain = " ".join(strip_marks(text).split("@", 1)[0].split())
-    return plain[:_MAX_OUTPUT].strip() or None
+    # Unknown: never the name itself (a closed set; the raw name can carry personal data).
+    return _intel(low) or _amd(low) or _arm(low) or UNKNOWN_CPU
 
 
 def _clean(text: str) -> list[str]:

@@ -10,9 +10,19 @@ from functools import lru_cache
 
 from sccm_cep.normalize._data import load
 from sccm_cep.normalize._text import bounded, fold, strip_marks
-from sccm_cep.normalize.publisher import normalize_publisher
+from sccm_cep.normalize.publisher import catalog_publisher
 
-__all__ = ["FORM_FACTORS", "chassis_name", "form_factor", "hypervisor", "model_family"]
+__all__ = [
+    "FORM_FACTORS",
+    "UNKNOWN_MODEL_FAMILY",
+    "chassis_name",
+    "form_factor",
+    "hypervisor",
+    "model_family",
+]
+
+#: The product line of a machine whose manufacturer the publisher catalog does not know.
+UNKNOWN_MODEL_FAMILY = "other"
 
 FORM_FACTORS: tuple[str, ...] = ("desktop", "laptop", "tablet", "server", "other")
 
@@ -126,7 +136,8 @@ def model_family(manufacturer: str | None, model: str | None) -> str | None:
     """Manufacturer plus product line: "Dell Latitude", "HP EliteBook", "Lenovo ThinkPad".
 
     Virtual machines give "Virtual Machine"; a known manufacturer without a known line gives
-    "<manufacturer> (other)"; no usable manufacturer gives None.
+    "<manufacturer> (other)"; a manufacturer the publisher catalog does not know gives "other"
+    (never its own name: the result is a closed set); no usable manufacturer gives None.
     """
     return _model_family(bounded(manufacturer, _MAX_INPUT), bounded(model, _MAX_INPUT))
 
@@ -138,9 +149,9 @@ def _model_family(manufacturer: str | None, model: str | None) -> str | None:
         return "Virtual Machine"
     if maker is None or manufacturer is None:
         return None
-    vendor = normalize_publisher(manufacturer)
+    vendor = catalog_publisher(manufacturer)
     if vendor is None:
-        return None
+        return UNKNOWN_MODEL_FAMILY
     cat = _catalog()
     words = _WORD.findall(product) if product else []
     line = _match_line(words, cat.lines.get(vendor, ()))

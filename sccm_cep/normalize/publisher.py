@@ -11,7 +11,7 @@ from functools import lru_cache
 from sccm_cep.normalize._data import load
 from sccm_cep.normalize._text import bounded, fold, strip_marks
 
-__all__ = ["normalize_publisher", "publisher_key"]
+__all__ = ["catalog_publisher", "normalize_publisher", "publisher_key"]
 
 # Publisher strings are short; anything longer is corrupt, and cutting it bounds the work.
 _MAX_INPUT = 512
@@ -30,6 +30,18 @@ def normalize_publisher(raw: str | None) -> str | None:
     if text is None:
         return None
     return _normalize(text)
+
+
+def catalog_publisher(raw: str | None) -> str | None:
+    """The canonical name of ``raw`` when the alias table knows it; None otherwise.
+
+    Unlike ``normalize_publisher`` it never returns the tidied input itself, so its result is
+    one of a closed set of names.
+    """
+    text = bounded(raw, _MAX_INPUT)
+    if text is None:
+        return None
+    return _aliases().get(_key(text))
 
 
 def publisher_key(raw: str | None) -> str | None:

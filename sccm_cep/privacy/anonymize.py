@@ -8,8 +8,6 @@ nothing else, so raw records cannot reach an output by mistake.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any
 from sccm_cep.model import Level, Record, RecordKind
 from sccm_cep.normalize import major_minor
 from sccm_cep.privacy.policy import Action, FieldPolicy, Policy, PolicySet
+from sccm_cep.privacy.pseudonyms import SiteSecret
 from sccm_cep.privacy.scrub import scrub
 
 __all__ = [
@@ -36,28 +35,6 @@ __all__ = [
 OTHER = "other"
 _TOKEN = object()
 Row = dict[str, Any]
-
-
-class SiteSecret:
-    """The site's pseudonymization key (256 bits). Never printed, never leaves the site."""
-
-    __slots__ = ("_key",)
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) < 32:
-            raise ValueError("a site secret has at least 256 bits")
-        self._key = key
-
-    def __repr__(self) -> str:
-        return "SiteSecret(<hidden>)"
-
-    __str__ = __repr__
-
-    def pseudonym(self, namespace: str, value: object) -> str:
-        """Keyed pseudonym of ``value`` in ``namespace``: same input, same output, per site."""
-        subkey = hmac.new(self._key, b"sccm-cep/v1/" + namespace.encode(), hashlib.sha256).digest()
-        text = str(value).strip().casefold().encode("utf-8", "surrogatepass")
-        return hmac.new(subkey, text, hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +115,9 @@ class Anonymizer:
         return dict(self._decisions)
 
     def site_pseudonym(self, site_code: str) -> str:
+        """The pseudonym of ``site_code``, which must be the site the secret belongs to."""
+        if site_code.strip().upper() != self._secret.site:
+            raise ValueError("the site secret belongs to another site")
         return self._secret.pseudonym("site", site_code)
 
     def part(self, rt: type[Record], source: Callable[[], Iterable[Record]]) -> AnonymizedPart:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
+from sccm_cep.contract.deletion import site_pseudonyms
 from sccm_cep.contract.upload import DocumentKind, UploadTarget
 from sccm_cep.errors import ConfigError
 
@@ -73,7 +74,8 @@ def store_document(
 ) -> bool:
     """Store a validated document (``text`` its JSON, ``gzipped`` the body as received when it
     came gzip); False when one with its id is stored already. A deletion request removes, in the
-    same transaction, every submission stored under its site pseudonym."""
+    same transaction, every submission stored under any site pseudonym it names (``site`` and
+    ``earlier_sites``: the site's pseudonyms under every key version it used)."""
     row = {
         "document_id": target.document_id,
         "kind": str(target.kind),
@@ -91,7 +93,7 @@ def store_document(
             if target.kind is DocumentKind.DELETION_REQUEST:
                 conn.execute(
                     delete(received_documents).where(
-                        received_documents.c.site == row["site"],
+                        received_documents.c.site.in_(site_pseudonyms(doc)),
                         received_documents.c.kind == DocumentKind.SUBMISSION.value,
                     )
                 )

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sccm_cep.collector.store import Outbox, OutboxState, Store
+from sccm_cep.collector.store import Outbox, OutboxState, SitePseudonym, Store
 from sccm_cep.contract.deletion import (
     DELETION_SCHEMA,
     DELETION_SCHEMA_VERSION,
     deletion_request,
     load_deletion_schema,
+    site_pseudonyms,
 )
 from sccm_cep.contract.upload import DocumentKind, parse_upload_path, upload_path
 from sccm_cep.contract.validation import check_document, check_upload
@@ -98,7 +99,7 @@ def test_the_deletion_request_is_built_and_checked_by_one_schema() -> None:
     doc = deletion_request(SITE, date(2027, 1, 5))
     schema = load_deletion_schema()
     assert schema["$id"] == f"{DELETION_SCHEMA}:{DELETION_SCHEMA_VERSION}"
-    assert set(doc) == set(schema["required"]) == set(schema["properties"])
+    assert set(doc) == set(schema["required"]) == set(schema["properties"]) - {"earlier_sites"}
     assert check_document(doc) is None
     assert deletion_request(SITE, date(2027, 1, 5)) == doc  # one request per site and day
     cases = [
@@ -113,6 +114,29 @@ def test_the_deletion_request_is_built_and_checked_by_one_schema() -> None:
         violation = check_document(bad)
         assert violation is not None and reason in violation.reason, (bad, violation)
         assert "QUACKENBUSH" not in violation.reason
+
+
+def test_a_deletion_request_may_name_earlier_pseudonyms_and_old_requests_stay_valid() -> None:
+    earlier = ["f" * 32, "a" * 32, "f" * 32, SITE]
+    doc = deletion_request(SITE, date(2027, 1, 5), earlier_sites=earlier)
+    assert doc["earlier_sites"] == ["a" * 32, "f" * 32]  # sorted, once each, never the site itself
+    assert doc["document_id"] == deletion_request(SITE, date(2027, 1, 5))["document_id"]
+    assert check_document(doc) is None
+    assert site_pseudonyms(doc) == (SITE, "a" * 32, "f" * 32)
+    old = deletion_request(SITE, date(2027, 1, 5))
+    assert "earlier_sites" not in old and check_document(old) is None and site_pseudonyms(old) == (SITE,)
+    cases = [
+        ({**doc, "earlier_sites": []}, "at earlier_sites: minItems"),
+        ({**doc, "earlier_sites": ["LT-QUACKENBUSH"]}, "pattern"),
+        ({**doc, "earlier_sites": ["a" * 32, "a" * 32]}, "uniqueItems"),
+        ({**doc, "earlier_sites": "a" * 32}, "type"),
+    ]
+    for bad, reason in cases:
+        violation = check_document(bad)
+        assert violation is not None and reason in violation.reason, (bad, violation)
+        assert "QUACKENBUSH" not in violation.reason
+    with pytest.raises(ValueError):
+        deletion_request(SITE, date(2027, 1, 5), earlier_sites=[f"{n:032x}" for n in range(1, 300)])
 
 
 def test_a_submission_from_the_store_passes_the_receivers_checks(store: Store) -> None:
@@ -149,6 +173,8 @@ def test_an_old_store_gets_the_schema_version_column(tmp_path: Path, data_dir: P
         assert row.schema_version == "1.0" and row.state is OutboxState.SENT
         if row.body is not None:
             assert document_of(row).path().startswith("/v1/submission/1.0/")
+        with store.session() as session:  # and the (empty) record of earlier site pseudonyms
+            assert session.execute(select(SitePseudonym)).scalars().all() == []
     finally:
         store.dispose()
 

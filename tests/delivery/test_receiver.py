@@ -86,6 +86,31 @@ def test_a_deletion_request_removes_that_sites_submissions(
     assert receiver.stored() == [] and len(receiver.stored("deletion-request")) == 1
 
 
+def test_leaving_after_a_key_rotation_erases_what_was_sent_under_every_key(
+    store: Store, receiver: FaultyReceiver, settings: DeliverySettings, state_url: str, data_dir: Path
+) -> None:
+    def cep(*args: str) -> None:
+        result = CliRunner().invoke(cli, ["--state", state_url, *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+
+    send_pending(store, settings)  # two periods under key version 1
+    cep("site", "rotate-key", "PS1", "--yes")
+    cep("run", "--due", "--as-of", "2027-04-01")  # one more under key version 2
+    send_pending(store, settings)
+    with receiver.engine.connect() as conn:
+        sites = set(conn.execute(select(received_documents.c.site)).scalars())
+    assert len(receiver.stored()) == 3 and len(sites) == 2
+    # The first key is gone from this host (as on a host that never had it): the state store
+    # still knows the pseudonym it was sent under.
+    (data_dir / "secrets" / "site-PS1-v1.key").unlink()
+    cep("leave", "PS1", "--yes", "--as-of", "2027-04-05")
+    (request,) = [document(r) for r in rows(store) if r.kind == "deletion-request"]
+    assert {request["site"], *request["earlier_sites"]} >= sites
+    report = send_pending(store, settings)
+    assert [(r.kind, r.status) for r in report.results] == [("deletion-request", "sent")]
+    assert receiver.stored() == [] and len(receiver.stored("deletion-request")) == 1
+
+
 def test_rows_in_postgresql_carry_the_envelope_and_the_exact_bytes(
     store: Store, receiver: FaultyReceiver
 ) -> None:

@@ -210,6 +210,29 @@ def test_rotating_the_key_unlinks_later_submissions(cep: Cli) -> None:
     assert _document(cep, a["document_id"])["site"] != _document(cep, b["document_id"])["site"]
 
 
+def test_the_deletion_request_names_the_site_under_every_key_it_used(cep: Cli, data_dir: Path) -> None:
+    from sccm_cep.platform.config import load_secret
+    from sccm_cep.privacy.anonymize import SiteSecret
+
+    cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
+    (a,) = _taken(cep, date(2026, 12, 1))
+    cep("site", "rotate-key", "PS1", "--yes")
+    (b,) = _taken(cep, date(2027, 1, 1))
+    first, second = (_document(cep, x["document_id"])["site"] for x in (a, b))
+    left = cep.json("leave", "PS1", "--yes", "--as-of", "2027-01-05")
+    request = _document(cep, left["deletion_request"])
+    named = {request["site"], *request["earlier_sites"]}
+    assert request["site"] == second and first in request["earlier_sites"]
+    # What releases before per-site keys sent under either key is named as well.
+    legacy = {
+        SiteSecret(load_secret(f"file:{data_dir}/secrets/site-PS1-v{v}.key"), site="PS1").legacy_pseudonym(
+            "site", "PS1"
+        )
+        for v in (1, 2)
+    }
+    assert named == {first, second} | legacy and len(named) == 4
+
+
 def test_a_failed_run_exits_10_and_leaves_nothing(cep: Cli, tmp_path: Path) -> None:
     cep("site", "register", "BAD", "--db", f"sqlite:///{tmp_path / 'gone.db'}")
     cep("join", "BAD", "--yes", "--as-of", "2026-11-24")

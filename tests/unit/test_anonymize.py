@@ -11,7 +11,7 @@ from sccm_cep.model import Level
 from sccm_cep.privacy.anonymize import OTHER, AnonymizedSubmission, Anonymizer, SiteSecret
 from sccm_cep.privacy.policy import load_policies
 
-SECRET = SiteSecret(bytes(range(32)))
+SECRET = SiteSecret(bytes(range(32)), site="PS1")
 REFERENCE = date(2026, 12, 31)
 
 
@@ -114,17 +114,65 @@ def test_dropped_fields_never_leave() -> None:
 
 
 def test_pseudonyms_are_stable_and_keyed() -> None:
-    other = SiteSecret(b"\x01" * 32)
+    other = SiteSecret(b"\x01" * 32, site="PS1")
     a = _anonymizer().site_pseudonym("PS1")
     assert a == _anonymizer().site_pseudonym("ps1 ")
     assert a != _anonymizer(secret=other).site_pseudonym("PS1")
     assert SECRET.pseudonym("site", "PS1") != SECRET.pseudonym("package", "PS1")
 
 
-def test_secret_never_shows_in_repr() -> None:
-    assert "hidden" in repr(SECRET) and "\\x00" not in repr(SECRET)
+def test_two_sites_with_one_secret_share_no_pseudonym() -> None:
+    key = bytes(range(32))
+    ps1, ps2 = SiteSecret(key, site="PS1"), SiteSecret(key, site="ps2")
+    for namespace in ("site", "device", "deployment", "package", "ci"):
+        for value in ("PS1", "GUID:1", "PS100001", ""):
+            assert ps1.pseudonym(namespace, value) != ps2.pseudonym(namespace, value)
+            # ... nor with what releases before per-site keys sent.
+            assert ps1.pseudonym(namespace, value) != ps1.legacy_pseudonym(namespace, value)
+    assert SiteSecret(key, site=" ps1 ").pseudonym("device", "GUID:1") == ps1.pseudonym("device", "GUID:1")
+    a = Anonymizer(load_policies(), ps1, Level.BASIC, reference=REFERENCE)
+    b = Anonymizer(load_policies(), ps2, Level.BASIC, reference=REFERENCE)
+    assert a.site_pseudonym("PS1") != b.site_pseudonym("PS2")
+
+
+def test_legacy_pseudonyms_are_what_earlier_releases_computed() -> None:
+    import hashlib
+    import hmac
+
+    subkey = hmac.new(bytes(range(32)), b"sccm-cep/v1/site", hashlib.sha256).digest()
+    expected = hmac.new(subkey, b"ps1", hashlib.sha256).hexdigest()[:32]
+    assert SECRET.legacy_pseudonym("site", " PS1") == expected
+
+
+def test_a_secret_serves_only_its_own_site() -> None:
     with pytest.raises(ValueError):
-        SiteSecret(b"short")
+        _anonymizer().site_pseudonym("PS2")
+    for bad in ("", "  ", "P/1", "P\x001"):
+        with pytest.raises(ValueError):
+            SiteSecret(bytes(range(32)), site=bad)
+
+
+def test_secret_never_shows_in_repr() -> None:
+    assert "hidden" in repr(SECRET) and "\\x00" not in repr(SECRET) and "PS1" not in repr(SECRET)
+    with pytest.raises(ValueError):
+        SiteSecret(b"short", site="PS1")
+
+
+def test_an_unknown_processor_or_maker_is_sent_as_other_never_as_its_name() -> None:
+    from sccm_cep.export.derive import derive
+
+    # On one device, as the processor string was: the name is hidden, and so is the family.
+    planted = "WS0042 jsmith Workstation CPU @ 3.0GHz"
+    cpu = _anonymizer().part(
+        m.HardwareCpu,
+        lambda: [derive(m.HardwareCpu(cpu_name=planted, cores=4, logical_processors=8, device_count=1))],
+    )
+    assert [(r["cpu_name"], r["cpu_family"]) for r in cpu.rows] == [(OTHER, OTHER)]
+    # A derived field that is a closed set says "other" even where the count would keep it.
+    common = derive(m.HardwareCpu(cpu_name=planted, cores=4, logical_processors=8, device_count=40))
+    assert common.cpu_family == OTHER  # type: ignore[attr-defined]
+    maker = derive(m.HardwareModel(manufacturer="WS0042 jsmith Labs", model="X1", device_count=40))
+    assert maker.model_family == OTHER  # type: ignore[attr-defined]
 
 
 def test_generalize_schemes() -> None:

@@ -18,7 +18,7 @@ from sccm_cep.model import Level
 from sccm_cep.privacy.anonymize import AnonymizedPart, Anonymizer, SiteSecret
 from sccm_cep.privacy.policy import load_policies
 
-SECRET = SiteSecret(b"k" * 32)
+SECRET = SiteSecret(b"k" * 32, site="PS1")
 
 
 def _doc(level: Level = Level.BASIC, software: list[m.Record] | None = None):  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ from sccm_cep.collector.store.models import (
     OutboxState,
     Run,
     Site,
+    SitePseudonym,
 )
 from sccm_cep.errors import ConfigError
 from sccm_cep.platform.config import data_dir
@@ -52,6 +53,7 @@ __all__ = [
     "OutboxState",
     "Run",
     "Site",
+    "SitePseudonym",
     "Store",
     "default_state_url",
     "utcnow",

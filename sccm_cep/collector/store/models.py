@@ -36,6 +36,7 @@ __all__ = [
     "OutboxState",
     "Run",
     "Site",
+    "SitePseudonym",
 ]
 
 NAMING = {
@@ -64,6 +65,20 @@ class Site(Base):
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     ad_info: Mapped[str | None] = mapped_column(Text)  # JSON: what discovery found in AD
+
+
+class SitePseudonym(Base):
+    """A site pseudonym the site's documents were sent under, with the key version that made
+    it: a deletion request names every one, so rotating the key does not strand what was sent
+    before. Recorded when a submission is taken and when the key is rotated; never a secret.
+    Two hosts may record the same one at once: duplicates are harmless, so none is refused."""
+
+    __tablename__ = "site_pseudonyms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    key_version: Mapped[int] = mapped_column(Integer)
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Enrollment(Base):

@@ -146,7 +146,7 @@ def test_no_canary_reaches_the_submission_or_the_notes_and_errors(
                 load_policies(),
                 level=level,
                 period="2026-Q4",
-                secret_for=lambda _code: SiteSecret(b"k" * 32),
+                secret_for=lambda code: SiteSecret(b"k" * 32, site=code),
                 out_dir=tmp_path / level.value,
                 site_code="PS1",
             )

@@ -117,7 +117,9 @@ def test_hypervisor_is_recognized_from_manufacturer_and_model(
         ("Panasonic Corporation", "FZ-55-2", "Panasonic Toughbook"),
         ("Dell Inc.", "Unknown Model 123", "Dell (other)"),
         ("Dell Inc.", None, "Dell (other)"),
-        ("Gigabyte Technology Co., Ltd.", "B550M DS3H", "Gigabyte Technology (other)"),
+        ("Gigabyte Technology Co., Ltd.", "B550M DS3H", "other"),
+        # An unknown manufacturer never comes back as its own text.
+        ("WS0042 jsmith Builds", "Latitude 5440", "other"),
         ("To Be Filled By O.E.M.", "To Be Filled By O.E.M.", None),
         ("System manufacturer", "System Product Name", None),
         (None, "Latitude 5440", None),

@@ -43,7 +43,7 @@ from sccm_cep.normalize import (
 )
 from sccm_cep.normalize._data import load
 from sccm_cep.normalize._text import bounded, fold, strip_marks
-from sccm_cep.normalize.publisher import alias_table
+from sccm_cep.normalize.publisher import alias_table, catalog_publisher
 from sccm_cep.normalize.sccm import release_table
 
 TEN_MB = 10 * 1024 * 1024
@@ -330,6 +330,8 @@ def test_model_families_are_virtual_or_named_after_the_maker(
         assert family == "Virtual Machine"
     elif vendor is None or fold(strip_marks(bounded(manufacturer, 256) or "")) in PLACEHOLDERS:
         assert family is None
+    elif catalog_publisher(manufacturer) is None:
+        assert family == "other"  # an unknown maker's own text never comes back
     else:
         assert family is not None and clean_output(family)
         assert family.startswith(f"{vendor} ") or family in LINE_NAMES, (vendor, family)
@@ -345,6 +347,15 @@ def test_cpu_families_carry_no_marks_clock_or_padding(name: str) -> None:
     if family is not None:
         assert not _MARKS.search(family) and "@" not in family
         assert len(family) <= 64
+
+
+@given(name=TEXT)
+def test_cpu_families_are_a_closed_set(name: str) -> None:
+    # Known families are made from their own words only: never a raw word of the input.
+    family = cpu_family(name)
+    assert (
+        family is None or family == "other" or family.split()[0] in {"Intel", "AMD", "Qualcomm", "Microsoft"}
+    )
 
 
 # -- Windows -------------------------------------------------------------------------------
