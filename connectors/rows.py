@@ -41,6 +41,8 @@ SITE_STATUS = {
     8: "secondary_recovery_in_progress",
     9: "secondary_recovery_failed",
 }
+# SMS_DeploymentSummary WMI class, FeatureType (learn.microsoft.com/mem/configmgr/develop/reference/
+# apps/sms_deploymentsummary-server-wmi-class).
 FEATURE_TYPES = {
     1: "application",
     2: "program",
@@ -56,6 +58,9 @@ FEATURE_TYPES = {
     28: "abstract_ci",
 }
 INTENTS = {1: "required", 2: "available", 3: "simulate"}
+# SMS_PackageBaseclass WMI class, PackageType (learn.microsoft.com/mem/configmgr/develop/reference/
+# core/servers/configure/sms_packagebaseclass-server-wmi-class) lists 0-8 and 257-259; 8 is the
+# content of an application. 260 (VHD) is not in Microsoft's table, only in public admin queries.
 PACKAGE_TYPES = {
     0: "package",
     3: "driver",

@@ -230,6 +230,8 @@ def _software(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[An
 
 
 def _deployment(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
+    # Deployments of every FeatureType (views.DEPLOYMENT_SUMMARY): applications (1) and software update
+    # groups (5) as well as programs, baselines and task sequences.
     c = v.DEPLOYMENT_SUMMARY.c
     cols = {
         # The key depends on the kind (connectors/rows.py deployment_key): AssignmentID, or for
@@ -264,6 +266,8 @@ def _deployment(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[
 
 
 def _package(fields: frozenset[str], absent: Absent = NONE_ABSENT) -> Select[Any]:
+    # Packages of every PackageType (views.PACKAGE: regular, driver, task sequence, software update,
+    # application content, OS image, boot image, OS upgrade, ...), as SMS_PackageBaseclass gives them.
     p, g, a = v.PACKAGE.c, v.PROGRAM.c, v.ADVERTISEMENT.c
     programs = select(g.PackageID, func.count().label("n")).group_by(g.PackageID).subquery("prg")
     adverts = select(a.PackageID, func.count().label("n")).group_by(a.PackageID).subquery("adv")

@@ -141,7 +141,11 @@ DEPLOYMENT_SUMMARY = _view(
     _s("SoftwareName"),
     _s("CollectionName"),
     # FeatureType codes: SMS_DeploymentSummary WMI class (learn.microsoft.com/mem/configmgr/develop/
-    # reference/apps/sms_deploymentsummary-server-wmi-class); needed to choose the deployment's key.
+    # reference/apps/sms_deploymentsummary-server-wmi-class): 1 Application, 2 Program, 5
+    # SoftwareUpdate, 6 Baseline, 7 TaskSequence, ...; needed to choose the deployment's key. The view
+    # has one row per deployment of every kind, so application deployments (v_ApplicationAssignment;
+    # the row's CI_ID is the application's latest-revision CI, "see SMS_ConfigurationItemLatestBaseClass"
+    # in the same page) and software update group deployments are read here with no other view.
     _i("FeatureType", key=True),
     _i("DeploymentIntent"),
     # The view's target count is NumberTotal: public queries read NumberTotal from v_DeploymentSummary
@@ -165,6 +169,11 @@ PACKAGE = _view(
     _s("Version"),
     _s("Description"),
     _s("PkgSourcePath"),
+    # Every kind of package is a row of v_Package (no filter on PackageType). Codes: SMS_PackageBaseclass
+    # WMI class, PackageType (learn.microsoft.com/mem/configmgr/develop/reference/core/servers/configure/
+    # sms_packagebaseclass-server-wmi-class): 0 regular, 3 driver, 4 task sequence, 5 software update,
+    # 6 device setting, 7 virtual application, 8 application (content), 257 image, 258 boot image,
+    # 259 OS upgrade; mapped to names in connectors/rows.py (PACKAGE_TYPES).
     _i("PackageType"),
     _d("SourceDate"),
 )

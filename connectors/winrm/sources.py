@@ -105,11 +105,11 @@ SOURCES: dict[str, dict[str, str]] = {
         "has_deadline": "SMS_DeploymentSummary.EnforcementDeadline (is set)",
     },
     "package": {
-        "package_id": "SMS_Package.PackageID",
-        "package_type": "SMS_Package.PackageType",
+        "package_id": "SMS_PackageBaseclass.PackageID",
+        "package_type": "SMS_PackageBaseclass.PackageType",
         "program_count": "SMS_Program.PackageID (count per package)",
         "deployment_count": "SMS_Advertisement.PackageID (count per package)",
-        "source_date": "SMS_Package.SourceDate",
+        "source_date": "SMS_PackageBaseclass.SourceDate",
     },
     "configuration_item": {
         "ci_id": "SMS_ConfigurationBaselineInfo.CI_ID",

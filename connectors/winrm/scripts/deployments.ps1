@@ -1,4 +1,6 @@
 # sccm-cep: deployment summaries (type, intent, counters, dates); names of software and collections are not read.
+# SMS_DeploymentSummary has one instance per deployment of every kind: applications (FeatureType 1),
+# programs (2), software update groups (5), baselines (6), task sequences (7), ...
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |

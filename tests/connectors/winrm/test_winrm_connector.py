@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from sccm_cep.privacy.anonymize import SiteSecret
 from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.winrm import WinRMConnector
-from tests.support.wsman import Lab
+from tests.support.wsman import Lab, SimulatedSite
 from tests.support.wsman.server import PASSWORD, USER
 
 TRANSPORTS = ["psrp", "winrm"]
@@ -194,3 +195,52 @@ def _closed_ports(n: int) -> list[int]:
         ports.append(s.getsockname()[1])
         s.close()
     return ports
+
+
+#: Every package kind the synthetic site has (v_Package.PackageType 0, 3, 4, 5, 8, 257, 258, 259).
+PACKAGE_KINDS = {
+    "package",
+    "driver",
+    "task_sequence",
+    "software_update",
+    "application_content",
+    "os_image",
+    "boot_image",
+    "os_upgrade",
+}
+
+
+def test_both_connectors_read_applications_update_groups_and_every_package_kind(
+    lab: Lab, password: str, winrm_site_db: Path
+) -> None:
+    request = _request()
+    sql = SqlConnector(f"sqlite:///{winrm_site_db}")
+    winrm = _connector(lab, password, "psrp")
+    try:
+        for connector in (sql, winrm):
+            kinds: dict[str, set[Any]] = {}
+            for stream in connector.streams(request):
+                if stream.record_type in (m.Deployment, m.Package):
+                    field = "feature_type" if stream.record_type is m.Deployment else "package_type"
+                    kinds[stream.record_type.NAME] = {getattr(r, field) for r in stream.read()}
+            assert {"application", "software_update", "program", "task_sequence", "baseline"} <= kinds[
+                "deployment"
+            ]
+            assert kinds["package"] >= PACKAGE_KINDS, type(connector).__name__
+    finally:
+        sql.close()
+        winrm.close()
+
+
+def test_a_script_reading_sms_package_would_miss_every_kind_but_regular_packages(
+    simulated: SimulatedSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tests.support.wsman.site as site
+
+    before = {r["PackageType"] for r in json.loads(simulated.site_output("packages"))}
+    assert before >= {0, 3, 4, 5, 8, 257, 258, 259}
+    real = site.load_script
+    monkeypatch.setattr(
+        site, "load_script", lambda n: real(n).replace("FROM SMS_PackageBaseclass", "FROM SMS_Package")
+    )
+    assert {r["PackageType"] for r in json.loads(simulated.site_output("packages"))} == {0}

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["SimulatedSite"]
+from sccm_cep_connectors.winrm.scripts import load_script
+
+__all__ = ["PACKAGE_CLASSES", "SimulatedSite"]
+
+#: The PackageType values a WQL query on each package class returns (None: all of them), as on a
+#: real SMS Provider. SMS_PackageBaseclass is the abstract base of every package class
+#: (learn.microsoft.com/mem/configmgr/develop/reference/core/servers/configure/
+#: sms_packagebaseclass-server-wmi-class); SMS_Package holds the regular packages, while e.g.
+#: driver, software update, image and boot image packages are instances of its sibling classes
+#: (SMS_DriverPackage, SMS_SoftwareUpdatesPackage, SMS_ImagePackage, SMS_BootImagePackage, each
+#: documented as ": SMS_PackageBaseclass"). Any other class returns nothing.
+PACKAGE_CLASSES: dict[str, tuple[int, ...] | None] = {"SMS_PackageBaseclass": None, "SMS_Package": (0,)}
+
+
+def _queried_class(script: str, first_property: str) -> str:
+    """The class the script's WQL query reads that selects ``first_property`` first."""
+    found = re.search(rf"SELECT {first_property}\b[^']*? FROM (\w+)", load_script(script), re.IGNORECASE)
+    return found.group(1) if found else ""
 
 
 def _iso(value: Any) -> str | None:
@@ -68,6 +86,8 @@ class SimulatedSite:
     def _packages(self) -> list[dict[str, Any]]:
         programs = dict(self._rows('select PackageID, count(*) from "v_Program" group by 1'))
         adverts = dict(self._rows('select PackageID, count(*) from "v_Advertisement" group by 1'))
+        cls = _queried_class("packages", "PackageID, PackageType")
+        types = PACKAGE_CLASSES.get(cls, ())
         return [
             {
                 "PackageID": r["PackageID"],
@@ -77,6 +97,7 @@ class SimulatedSite:
                 "DeploymentCount": adverts.get(r["PackageID"], 0),
             }
             for r in self._rows('select * from "v_Package"')
+            if types is None or r["PackageType"] in types
         ]
 
     def _deployments(self) -> list[dict[str, Any]]:
