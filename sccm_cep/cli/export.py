@@ -188,6 +188,7 @@ def _result_json(result: ExportResult) -> dict[str, Any]:
                 "threshold": s.threshold,
                 "values": s.values,
                 "devices": s.devices,
+                "reason": s.reason,
             }
             for s in result.suppressed
         ],
@@ -208,7 +209,7 @@ def _print_summary(app: App, result: ExportResult) -> None:
         for name in ("record", "field", "rule", "values", "devices"):
             hidden.add_column(name)
         for s in result.suppressed:
-            rule = f"{s.action} {s.threshold}"
+            rule = "identifier" if s.reason == "identifier" else f"{s.action} {s.threshold}"
             add_plain_row(hidden, s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
         app.out.print(hidden)
     share = result.publisher_normalized_share

@@ -198,9 +198,8 @@ def _print_preview(app: App, result: review_mod.Preview) -> None:
         for name in ("record", "field", "rule", "values", "devices"):
             hidden.add_column(name)
         for s in result.suppressed:
-            add_plain_row(
-                hidden, s.record, s.field, f"{s.action} {s.threshold}", f"{s.values:,}", f"{s.devices:,}"
-            )
+            rule = "identifier" if s.reason == "identifier" else f"{s.action} {s.threshold}"
+            add_plain_row(hidden, s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
         app.out.print(hidden)
     for note in result.notes:
         app.say(f"note: {note}")

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from sccm_cep.normalize._data import load
 from sccm_cep.normalize._text import bounded, fold, strip_marks
-from sccm_cep.normalize.publisher import catalog_publisher
+from sccm_cep.normalize.publisher import catalog_publisher, normalize_publisher
 
 __all__ = [
     "FORM_FACTORS",
@@ -147,8 +147,8 @@ def _model_family(manufacturer: str | None, model: str | None) -> str | None:
     maker, product = _field(manufacturer), _field(model)
     if _hypervisor(maker, product) is not None:
         return "Virtual Machine"
-    if maker is None or manufacturer is None:
-        return None
+    if maker is None or manufacturer is None or normalize_publisher(manufacturer) is None:
+        return None  # nothing usable left of the maker (":", "Inc."): no family, as no vendor
     vendor = catalog_publisher(manufacturer)
     if vendor is None:
         return UNKNOWN_MODEL_FAMILY

@@ -17,6 +17,7 @@ from typing import Any
 
 from sccm_cep.model import Level, Record, RecordKind
 from sccm_cep.normalize import major_minor
+from sccm_cep.privacy.identifiers import has_identifier
 from sccm_cep.privacy.policy import Action, FieldPolicy, Policy, PolicySet
 from sccm_cep.privacy.pseudonyms import SiteSecret
 from sccm_cep.privacy.scrub import scrub
@@ -47,6 +48,9 @@ class SuppressionNote:
     threshold: int
     values: int
     devices: int
+    #: Why: ``threshold`` (rare, or outside the top n) or ``identifier`` (the value carries an
+    #: e-mail address, account, path, address, number or host name: never sent, whatever k).
+    reason: str = "threshold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,28 +241,34 @@ class Anonymizer:
         return kept
 
     def _decide(self, record: str, fp: FieldPolicy, devices: Counter[Any]) -> set[Any]:
+        # Every value a counting action may keep is a name (product, publisher, vendor,
+        # model, CPU, edition): one that carries an identifier is never kept, whatever k.
+        withheld = {v for v in devices if isinstance(v, str) and has_identifier(v)}
         if fp.action is Action.SUPPRESS_BELOW:
             k = int(fp.params["k"])
-            keep = {v for v, n in devices.items() if v is None or n >= k}
+            keep = {v for v, n in devices.items() if v not in withheld and (v is None or n >= k)}
             threshold = k
         else:
             n = int(fp.params["n"])
-            ranked = sorted(devices.items(), key=lambda vn: (-vn[1], str(vn[0])))
+            candidates = [(v, c) for v, c in devices.items() if v not in withheld]
+            ranked = sorted(candidates, key=lambda vn: (-vn[1], str(vn[0])))
             keep = {v for v, _ in ranked[:n]} | {None}
             threshold = n
         self._decisions[(record, fp.name)] = FieldDecision(devices, frozenset(keep))
-        hidden = [v for v in devices if v not in keep]
-        if hidden:
-            self._notes.append(
-                SuppressionNote(
-                    record,
-                    fp.name,
-                    fp.action.value,
-                    threshold,
-                    len(hidden),
-                    sum(devices[v] for v in hidden),
+        hidden = [v for v in devices if v not in keep and v not in withheld]
+        for values, reason in ((hidden, "threshold"), (sorted(withheld), "identifier")):
+            if values:
+                self._notes.append(
+                    SuppressionNote(
+                        record,
+                        fp.name,
+                        fp.action.value,
+                        threshold,
+                        len(values),
+                        sum(devices[v] for v in values),
+                        reason,
+                    )
                 )
-            )
         return keep
 
     # -- one row ---------------------------------------------------------------------------
