@@ -1,8 +1,10 @@
 """Read-only connector over WinRM: the site server's SMS Provider for site objects, clients for inventory.
 
-Scripts run remotely and print JSON; the site server keeps one session for all its scripts, and
-clients are read in parallel, each under its own deadline. A client that fails is counted and
-reported, never fatal, unless every client fails.
+Scripts run remotely and print JSON, checked against the JSON Schema shipped with each script; the
+site server keeps one session for all its scripts, and clients are read in parallel, each under its
+own deadline. A client that fails is counted and reported, never fatal, unless every client fails.
+The site scripts read the SMS Provider's namespace on the host they run on, so the session first
+asks SMS_ProviderLocation where the provider is and refuses a host that is not the provider.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
 
 from sccm_cep import model as m
 from sccm_cep.connector import DERIVED_INPUTS, CheckReport, CollectionRequest
@@ -27,7 +32,7 @@ from sccm_cep.errors import (
 from sccm_cep.platform.config import resolve_secret
 
 from . import mapping
-from .scripts import load_script
+from .scripts import load_schema, load_script
 from .settings import HostAddress, WinRMSettings, parse_host
 from .transport import Session, SessionFactory, default_factory
 
@@ -146,10 +151,35 @@ class WinRMConnector:
         assert self._server is not None
         with self._lock:
             if self._server_session is None:
-                self._server_session = self._factory(self._server, self._settings)
+                session = self._factory(self._server, self._settings)
+                try:
+                    self._check_provider(session, self._server)
+                except BaseException:
+                    session.close()
+                    raise
+                self._server_session = session
             deadline = time.monotonic() + self._settings.script_timeout
             text = self._server_session.run(script, load_script(script), deadline=deadline)
         return _parse(text, script, self._server)
+
+    def _check_provider(self, session: Session, address: HostAddress) -> None:
+        """Refuse a site server that is not the SMS Provider host (the scripts would read nothing there)."""
+        deadline = time.monotonic() + self._settings.script_timeout
+        rows = _parse(
+            session.run("provider", load_script("provider"), deadline=deadline), "provider", address
+        )
+        if not rows:
+            raise ConfigError(
+                f"{address} lists no SMS Provider for its site (SMS_ProviderLocation)",
+                hint="give the site server or the SMS Provider host with --winrm",
+            )
+        top = rows[0]
+        if not top["IsLocal"]:
+            machine = _host_name(top["Machine"])
+            raise ConfigError(
+                f"the SMS Provider of site {_host_name(top['SiteCode'])} is on {machine}, not on {address}",
+                hint=f"pass the provider host with --winrm {machine}",
+            )
 
     def _readable(self) -> set[str]:
         names = set(mapping.SITE_RECORDS) if self._server else set()
@@ -252,7 +282,8 @@ def _raw_fields(record: str) -> frozenset[str]:
 
 
 def _parse(text: str, script: str, address: HostAddress) -> list[dict[str, Any]]:
-    """The script's JSON array; anything else is a query error that quotes nothing of it."""
+    """The script's JSON array, valid against ``<script>.schema.json``; anything else is a query
+    error naming the script and the JSON path, never the value found there."""
     try:
         data = json.loads(text.strip() or "[]")
     except ValueError as exc:
@@ -260,13 +291,45 @@ def _parse(text: str, script: str, address: HostAddress) -> list[dict[str, Any]]
             f"{script}.ps1 on {address} did not print valid JSON",
             hint="run the script by hand on that host; a profile or module may print extra text",
         ) from exc
-    items = data if isinstance(data, list) else [data]
-    if not all(isinstance(i, dict) for i in items):
+    error = best_match(_validator(script).iter_errors(data))
+    if error is not None:
         raise SourceQueryError(
-            f"{script}.ps1 on {address} printed JSON of an unexpected shape",
+            f"{script}.ps1 on {address} printed JSON that does not match {script}.schema.json"
+            f" at {error.json_path}: {_reason(error)}",
             hint="the script and this version of sccm-cep do not match; reinstall sccm-cep",
         )
+    items: list[dict[str, Any]] = data
     return items
+
+
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def _validator(script: str) -> Draft202012Validator:
+    found = _VALIDATORS.get(script)
+    if found is None:
+        schema = load_schema(script)
+        Draft202012Validator.check_schema(schema)
+        found = _VALIDATORS.setdefault(script, Draft202012Validator(schema))
+    return found
+
+
+def _reason(error: ValidationError) -> str:
+    """What the schema wanted, in its own terms: no value of the document is quoted."""
+    wanted = error.validator_value
+    if error.validator == "type":
+        return "expected " + " or ".join(wanted if isinstance(wanted, list) else [str(wanted)])
+    if error.validator == "required" and isinstance(error.instance, dict) and isinstance(wanted, list):
+        return "missing " + ", ".join(str(k) for k in wanted if k not in error.instance)
+    if error.validator in ("additionalProperties", "propertyNames"):
+        return "unexpected property"
+    return f"fails {error.validator}"
+
+
+def _host_name(value: Any) -> str:
+    """A name from the host's output, made safe for a one-line message."""
+    text = "".join(c if c.isprintable() and not c.isspace() else "?" for c in str(value))
+    return text[:255] or "?"
 
 
 def _top(sites: list[dict[str, Any]]) -> dict[str, Any]:

@@ -116,7 +116,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "ci_type": "SMS_ConfigurationBaselineInfo.CIType_ID (code to name)",
         "is_user_defined": "SMS_ConfigurationBaselineInfo.IsUserDefined",
         "rule_count": "SMS_CIRelation.ToCIID (distinct rules per baseline, RelationType 2, 3, 4)",
-        "targeted": "SMS_DeploymentSummary.NumberTargeted (FeatureType 6, summed per baseline CI_ID)",
+        "targeted": "SMS_DeploymentSummary.NumberTargeted (FeatureType 6, largest per baseline CI_ID)",
         "evaluated": "SMS_G_System_CI_ComplianceState.ComplianceState (count of reports)",
         "compliant_rate": "SMS_G_System_CI_ComplianceState.ComplianceState (share of state 1)",
         "noncompliant_rate": "SMS_G_System_CI_ComplianceState.ComplianceState (share of state 2)",

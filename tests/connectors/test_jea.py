@@ -368,8 +368,9 @@ def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
 
 
 #: Values known only on the host, replaced by a representative one: the site code the scripts
-#: read from SMS_ProviderLocation (three letters or digits).
-HOST_VALUES = {"$provider.sitecode": "PS1"}
+#: read from SMS_ProviderLocation (three letters or digits) and a baseline's CI_ID (baselines.ps1
+#: reads compliance one baseline at a time).
+HOST_VALUES = {"$provider.sitecode": "PS1", "$b.ci_id": "16777655"}
 
 
 def calls(text: str) -> list[Call]:

@@ -1,4 +1,7 @@
 # sccm-cep: configuration baselines with rule, target and per-state compliance counts; names are not read.
+# One row per baseline whatever the number of clients: compliance rows are read one baseline at a
+# time and only counted here. Targeted is the largest NumberTargeted among a baseline's deployments
+# (FeatureType 6): deployments to overlapping collections are not added up.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |
@@ -11,17 +14,10 @@ foreach ($r in Get-CimInstance -Namespace $ns -Query 'SELECT FromCIID, ToCIID, R
     if (-not $rules.ContainsKey($r.FromCIID)) { $rules[$r.FromCIID] = @{} }
     $rules[$r.FromCIID][$r.ToCIID] = 1
 }
-$states = @{}
-$query = 'SELECT CI_ID, ComplianceState FROM SMS_G_System_CI_ComplianceState'
-foreach ($s in Get-CimInstance -Namespace $ns -Query $query) {
-    if (-not $states.ContainsKey($s.CI_ID)) { $states[$s.CI_ID] = @{} }
-    $key = [string]$s.ComplianceState
-    $states[$s.CI_ID][$key] = 1 + [int]$states[$s.CI_ID][$key]
-}
 $targets = @{}
 $query = 'SELECT CI_ID, NumberTargeted FROM SMS_DeploymentSummary WHERE FeatureType = 6'
 foreach ($d in Get-CimInstance -Namespace $ns -Query $query) {
-    $targets[$d.CI_ID] = [int]$d.NumberTargeted + [int]$targets[$d.CI_ID]
+    if ([int]$d.NumberTargeted -gt [int]$targets[$d.CI_ID]) { $targets[$d.CI_ID] = [int]$d.NumberTargeted }
 }
 $query = 'SELECT CI_ID, CIType_ID, IsUserDefined, DateCreated FROM SMS_ConfigurationBaselineInfo WHERE IsLatest = 1'
 $rows = foreach ($b in Get-CimInstance -Namespace $ns -Query $query) {
@@ -30,7 +26,11 @@ $rows = foreach ($b in Get-CimInstance -Namespace $ns -Query $query) {
     $targeted = 0
     if ($targets.ContainsKey($b.CI_ID)) { $targeted = $targets[$b.CI_ID] }
     $byState = @{}
-    if ($states.ContainsKey($b.CI_ID)) { $byState = $states[$b.CI_ID] }
+    $stateQuery = 'SELECT ComplianceState FROM SMS_G_System_CI_ComplianceState WHERE CI_ID = ' + $b.CI_ID
+    foreach ($s in Get-CimInstance -Namespace $ns -Query $stateQuery) {
+        $key = [string]$s.ComplianceState
+        $byState[$key] = 1 + [int]$byState[$key]
+    }
     $created = $null
     if ($b.DateCreated) { $created = $b.DateCreated.ToString('s') }
     [pscustomobject]@{

@@ -33,9 +33,17 @@ def _iso(value: Any) -> str | None:
 
 
 class SimulatedSite:
-    """Script outputs (JSON text) of one synthetic site database: the site server and each managed client."""
+    """Script outputs (JSON text) of one synthetic site database: the site server and each managed client.
 
-    def __init__(self, db_path: str) -> None:
+    ``provider_host``: None when the SMS Provider runs on the site server the endpoint plays; a
+    host name to play a site whose provider is on that other machine.
+    """
+
+    #: SMS_ProviderLocation.Machine when the provider is local (the simulated site server itself).
+    LOCAL_MACHINE = "LOOPBACK-SITE"
+
+    def __init__(self, db_path: str, provider_host: str | None = None) -> None:
+        self.provider_host = provider_host
         self.db = sqlite3.connect(db_path, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.clients: list[int] = [
@@ -53,6 +61,18 @@ class SimulatedSite:
 
     def site_output(self, script: str) -> str:
         return json.dumps(getattr(self, f"_{script}")(), separators=(",", ":"))
+
+    def _provider(self) -> list[dict[str, Any]]:
+        code = self._rows('select SiteCode from "v_Site" order by SiteCode')[0][0]
+        machine = self.provider_host or self.LOCAL_MACHINE
+        return [
+            {
+                "SiteCode": code,
+                "Machine": machine,
+                "NamespacePath": f"\\\\{machine}\\root\\sms\\site_{code}",
+                "IsLocal": self.provider_host is None,
+            }
+        ]
 
     def _site(self) -> list[dict[str, Any]]:
         return [
@@ -126,9 +146,10 @@ class SimulatedSite:
                 " group by 1"
             )
         )
+        # The largest NumberTargeted of a baseline's deployments, as baselines.ps1 takes it.
         targets = dict(
             self._rows(
-                'select CI_ID, sum(NumberTotal) from "v_DeploymentSummary" where FeatureType = 6 group by 1'
+                'select CI_ID, max(NumberTotal) from "v_DeploymentSummary" where FeatureType = 6 group by 1'
             )
         )
         states: dict[int, dict[str, int]] = defaultdict(dict)
