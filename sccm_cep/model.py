@@ -69,9 +69,17 @@ class RecordKind(StrEnum):
     DEVICE = "device"
 
 
-def describe(text: str, *, derived: bool = False) -> Any:
-    """A record field with its one-line description; ``derived`` marks fields normalize fills."""
-    return dataclasses.field(default=None, metadata={"description": text, "derived": derived})
+def describe(text: str, *, derived: bool = False, vocabulary: str | None = None) -> Any:
+    """A record field with its one-line description; ``derived`` marks fields normalize fills.
+
+    ``vocabulary`` binds a field to a closed vocabulary (``sccm_cep/privacy/vocabularies.py``):
+    the export maps it onto that set, anything else is "other", and the policy linter refuses
+    to send the field unless the export maps it.
+    """
+    meta: dict[str, Any] = {"description": text, "derived": derived}
+    if vocabulary is not None:
+        meta["vocabulary"] = vocabulary
+    return dataclasses.field(default=None, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +112,23 @@ class Site(Record):
     site_name: str | None = describe("Display name of the site, often a city or team.")
     server_name: str | None = describe("Host name of the site server.")
     parent_site_code: str | None = describe("Site code of the parent (reporting) site.")
-    site_type: str | None = describe("Kind of site: primary, secondary or central administration.")
-    version: str | None = describe("Full product version of the site, e.g. 5.00.9128.1000.")
+    site_type: str | None = describe(
+        "Kind of site: one of primary, secondary, central_administration, other.",
+        vocabulary="site_type",
+    )
+    version: str | None = describe(
+        "Product version of the site (5.00.9128.1000) as its current-branch release (2403);"
+        " a build not in the official table is other (vocabulary sccm_version).",
+        vocabulary="sccm_version",
+    )
     build_number: int | None = describe("Product build number, e.g. 9128.")
     release: str | None = describe("Current-branch release the build is, e.g. 2403.", derived=True)
-    status: str | None = describe("Operational status of the site: active, pending, failed, ...")
+    status: str | None = describe(
+        "Operational status of the site: one of active, pending, failed, deleted, upgrade,"
+        " secondary_deinstall_failed, secondary_upgrade_failed, secondary_recovery_in_progress,"
+        " secondary_recovery_failed, other.",
+        vocabulary="site_status",
+    )
     install_dir: str | None = describe("Installation folder of the site server.")
 
 
@@ -120,7 +140,11 @@ class SiteRole(Record):
     WEIGHT = "server_count"
     DESCRIPTION = "How many servers hold each site-system role."
 
-    role_name: str | None = describe("Site-system role, e.g. SMS Management Point.")
+    role_name: str | None = describe(
+        "Site-system role as ConfigMgr names it, e.g. SMS Management Point; a name not in the"
+        " site_role vocabulary (27 role names) is other.",
+        vocabulary="site_role",
+    )
     server_count: int = dataclasses.field(
         default=0, metadata={"description": "Number of servers holding the role."}
     )
@@ -134,7 +158,11 @@ class ClientVersion(Record):
     WEIGHT = "device_count"
     DESCRIPTION = "Distribution of Configuration Manager client versions over managed devices."
 
-    client_version: str | None = describe("Configuration Manager client version, e.g. 5.00.9128.1000.")
+    client_version: str | None = describe(
+        "Configuration Manager client version (5.00.9132.1011) as its current-branch release"
+        " (2409); a build not in the official table is other (vocabulary sccm_version).",
+        vocabulary="sccm_version",
+    )
     release: str | None = describe("Current-branch release of the client build.", derived=True)
     device_count: int = dataclasses.field(
         default=0, metadata={"description": "Managed devices running that client version."}
@@ -244,7 +272,11 @@ class HardwareChassis(Record):
     WEIGHT = "device_count"
     DESCRIPTION = "Chassis types (SMBIOS) of managed devices."
 
-    chassis_type: str | None = describe("SMBIOS chassis type number as inventoried, e.g. 10.")
+    chassis_type: str | None = describe(
+        "SMBIOS chassis type code, one of 1-36 (10 from 10, {10} or 3,10), or other"
+        " (vocabulary chassis_code).",
+        vocabulary="chassis_code",
+    )
     chassis: str | None = describe("Chassis type name, e.g. Notebook.", derived=True)
     form_factor: str | None = describe("Coarse form: desktop, laptop, tablet, server, other.", derived=True)
     device_count: int = dataclasses.field(
@@ -279,7 +311,10 @@ class OperatingSystem(Record):
 
     caption: str | None = describe("OS caption as inventoried, e.g. Microsoft Windows 11 Enterprise.")
     version: str | None = describe("OS version as inventoried, e.g. 10.0.22631.")
-    architecture: str | None = describe("OS architecture, e.g. 64-bit.")
+    architecture: str | None = describe(
+        "OS architecture: one of x64, x86, arm64, other (64-bit, 64 bits, x64-based PC → x64).",
+        vocabulary="os_architecture",
+    )
     product_type: str | None = describe("workstation, server or domain controller.")
     family: str | None = describe("OS family, e.g. Windows 11, Windows Server 2022.", derived=True)
     release: str | None = describe("Feature release, e.g. 23H2.", derived=True)
@@ -408,7 +443,10 @@ class Device(Record):
     os_family: str | None = describe("OS family, e.g. Windows 11.", derived=True)
     os_release: str | None = describe("Feature release, e.g. 23H2.", derived=True)
     os_edition: str | None = describe("Edition, e.g. Enterprise.", derived=True)
-    architecture: str | None = describe("OS architecture, e.g. 64-bit.")
+    architecture: str | None = describe(
+        "OS architecture: one of x64, x86, arm64, other (64-bit, 64 bits, x64-based PC → x64).",
+        vocabulary="os_architecture",
+    )
     manufacturer: str | None = describe("Computer manufacturer as inventoried.")
     model: str | None = describe("Computer model as inventoried.")
     model_family: str | None = describe("Product line, e.g. Dell Latitude.", derived=True)
@@ -418,10 +456,17 @@ class Device(Record):
     cores: int | None = describe("Physical cores summed over sockets.")
     memory_gb: int | None = describe("Physical memory, whole GiB.")
     system_disk_gb: int | None = describe("Size of the C: volume, whole GiB.")
-    chassis_type: str | None = describe("SMBIOS chassis type number as inventoried.")
+    chassis_type: str | None = describe(
+        "SMBIOS chassis type code, one of 1-36, or other (vocabulary chassis_code).",
+        vocabulary="chassis_code",
+    )
     chassis: str | None = describe("Chassis type name.", derived=True)
     bios_release_year: int | None = describe("Year the firmware was released.")
-    client_version: str | None = describe("Configuration Manager client version.")
+    client_version: str | None = describe(
+        "Configuration Manager client version as its current-branch release, or other"
+        " (vocabulary sccm_version).",
+        vocabulary="sccm_version",
+    )
     software_count: int | None = describe("Installed-software entries on the device.")
 
 

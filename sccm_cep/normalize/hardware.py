@@ -15,6 +15,7 @@ from sccm_cep.normalize.publisher import catalog_publisher, normalize_publisher
 __all__ = [
     "FORM_FACTORS",
     "UNKNOWN_MODEL_FAMILY",
+    "chassis_codes",
     "chassis_name",
     "form_factor",
     "hypervisor",
@@ -89,6 +90,11 @@ def _chassis_type(smbios: str | int | None) -> int | None:
     specific = [n for n in known if n not in _GENERIC_CHASSIS]
     candidates = specific or known
     return candidates[0] if candidates else None
+
+
+def chassis_codes(smbios: str | int | None) -> int | None:
+    """The most telling known SMBIOS chassis type number in a ChassisTypes value, or None."""
+    return _chassis_type(smbios)
 
 
 def chassis_name(smbios: str | int | None) -> str | None:

@@ -20,6 +20,7 @@ import yaml
 
 from sccm_cep.errors import PolicyError
 from sccm_cep.model import RECORD_TYPES, SECTIONS, Level, Record, RecordKind
+from sccm_cep.privacy.vocabularies import MAPPED
 
 E = TypeVar("E", bound=StrEnum)
 #: libyaml's safe loader when PyYAML was built with it (10x faster), else the Python one.
@@ -259,10 +260,32 @@ def _lint_record(rt: type[Record], policy: Policy) -> list[str]:
             problems.append(
                 f"{where}: field '{fp.name}' is in an enhanced-only record; level must be enhanced"
             )
+    problems += _lint_vocabularies(rt, policy, where)
     if rt.WEIGHT is not None:
         weight = policy.fields.get(rt.WEIGHT)
         if weight is not None and (weight.action is not Action.KEEP or weight.level is not Level.BASIC):
             problems.append(f"{where}: count field '{rt.WEIGHT}' must be kept at level basic")
+    return problems
+
+
+#: Actions that never send a vocabulary-bound field's value as it is.
+_OPAQUE = frozenset({Action.DROP, Action.PSEUDONYMIZE})
+
+
+def _lint_vocabularies(rt: type[Record], policy: Policy, where: str) -> list[str]:
+    """A field the model binds to a vocabulary may be sent only when the export maps it."""
+    problems: list[str] = []
+    for f in dataclasses.fields(rt):
+        vocab = f.metadata.get("vocabulary")
+        fp = policy.fields.get(f.name)
+        if not vocab or fp is None or fp.action in _OPAQUE:
+            continue
+        if MAPPED.get((rt.NAME, f.name)) != vocab:
+            problems.append(
+                f"{where}: field '{f.name}' must come from the '{vocab}' vocabulary, and the export"
+                f" does not map it: {fp.action.value} would send raw values (drop it, or map it in"
+                " sccm_cep/privacy/vocabularies.py)"
+            )
     return problems
 
 
