@@ -11,6 +11,8 @@ from typing import Any
 from sccm_cep import model as m
 from sccm_cep import normalize as n
 from sccm_cep.connector import DERIVED_INPUTS
+from sccm_cep.privacy.identifiers import has_identifier
+from sccm_cep.privacy.vocabularies import map_vocabularies
 
 __all__ = ["derive", "inputs_for"]
 
@@ -25,11 +27,14 @@ def inputs_for(record: str, fields: frozenset[str]) -> frozenset[str]:
 
 
 def derive(record: m.Record) -> m.Record:
-    """The record with its derived fields filled from its raw ones."""
+    """The record with its derived fields filled from its raw ones, and its vocabulary-bound
+    fields mapped onto their closed sets (after deriving, so derivations read the raw value)."""
     fill = _FILLERS.get(type(record))
-    if fill is None:
+    values = dict(fill(record)) if fill is not None else {}
+    values.update(map_vocabularies(record))
+    if not values:
         return record
-    return dataclasses.replace(record, **fill(record))
+    return dataclasses.replace(record, **values)
 
 
 def _site(r: Any) -> Mapping[str, Any]:
@@ -47,7 +52,7 @@ def _hardware(manufacturer: str | None, model: str | None) -> dict[str, Any]:
 
 def _hardware_model(r: Any) -> Mapping[str, Any]:
     out = _hardware(r.manufacturer, r.model)
-    out["vendor"] = n.normalize_publisher(r.manufacturer)
+    out["vendor"] = _raw_if_identifier(r.manufacturer, n.normalize_publisher(r.manufacturer))
     out["is_virtual"] = None if r.manufacturer is None and r.model is None else out["hypervisor"] is not None
     return out
 
@@ -74,11 +79,17 @@ def _operating_system(r: Any) -> Mapping[str, Any]:
 
 def _software(r: Any) -> Mapping[str, Any]:
     name = n.split_product(r.product, r.version)
+    # A raw name with an identifier in it stays raw, so the anonymizer withholds it (and says so)
+    # instead of sending what tidying left of it ("10.77.148.203 Contoso" -> "Contoso").
     return {
-        "publisher": n.normalize_publisher(r.publisher),
-        "product": name.product,
+        "publisher": _raw_if_identifier(r.publisher, n.normalize_publisher(r.publisher)),
+        "product": _raw_if_identifier(r.product, name.product),
         "version": name.version,
     }
+
+
+def _raw_if_identifier(raw: str | None, tidied: Any) -> Any:
+    return raw if isinstance(raw, str) and has_identifier(raw) else tidied
 
 
 def _device(r: Any) -> Mapping[str, Any]:

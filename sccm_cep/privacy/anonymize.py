@@ -12,24 +12,38 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from itertools import pairwise
 from typing import Any
 
-from sccm_cep.model import Level, Record, RecordKind
-from sccm_cep.normalize import major_minor
+from sccm_cep.model import Level, Record, RecordKind, record_type
+from sccm_cep.privacy.cells import (
+    BELOW,
+    DEFAULT_K,
+    RATE_BASES,
+    ROUNDING_BASE,
+    check_total_bands,
+    count_fields,
+    minimum_count,
+    round_count,
+)
+from sccm_cep.privacy.generalize import generalize
 from sccm_cep.privacy.identifiers import has_identifier
 from sccm_cep.privacy.policy import Action, FieldPolicy, Policy, PolicySet
 from sccm_cep.privacy.pseudonyms import SiteSecret
 from sccm_cep.privacy.scrub import scrub
 
 __all__ = [
+    "DEFAULT_K",
     "OTHER",
+    "ROUNDING_BASE",
     "AnonymizedPart",
     "AnonymizedSubmission",
     "Anonymizer",
     "FieldDecision",
     "SiteSecret",
     "SuppressionNote",
+    "count_fields",
+    "minimum_count",
+    "round_count",
 ]
 
 #: What a suppressed or cut value becomes.
@@ -50,6 +64,9 @@ class SuppressionNote:
     devices: int
     #: Why: ``threshold`` (rare, or outside the top n) or ``identifier`` (the value carries an
     #: e-mail address, account, path, address, number or host name: never sent, whatever k).
+    #: Action ``min_count`` (no small cells, level basic): ``small_cell`` (aggregate rows below
+    #: k folded into the ``other`` row), ``dropped`` (that ``other`` row stayed below k and was
+    #: not sent) or ``small_count`` (a site object's count below k sent as ``"<k"``).
     reason: str = "threshold"
 
 
@@ -110,6 +127,10 @@ class Anonymizer:
         self._secret = secret
         self._notes: list[SuppressionNote] = []
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
+        #: k of the no-small-cells rule; the total bands are checked against it up front.
+        self.k = minimum_count(policies)
+        if level is Level.BASIC:
+            check_total_bands(policies)
 
     # -- public --------------------------------------------------------------------------
 
@@ -134,7 +155,10 @@ class Anonymizer:
         if rt.KIND is RecordKind.AGGREGATE:
             rows = self._aggregate(rt, policy, fields, records)
         else:
-            rows = sorted((self._row(policy, fields, r, {}) for r in records), key=_sort_key(None))
+            rows = [self._row(policy, fields, r, {}) for r in records]
+            if self.level is Level.BASIC:
+                self._withhold_small_rates(rt, fields, records, rows)
+            rows.sort(key=_sort_key(None))
         return AnonymizedPart(rt.NAME, rt.KIND, fields, rows=tuple(rows), source_rows=len(records))
 
     def finish(
@@ -153,6 +177,11 @@ class Anonymizer:
             score, comment = feedback
             # The comment is free text: the same scrubber as any free text, never raw.
             answer = {"score": int(score), "comment": scrub(comment) if comment else None}
+        if self.level is Level.BASIC:
+            sections = {
+                section: {name: self._no_small_cells(part) for name, part in parts.items()}
+                for section, parts in sections.items()
+            }
         return AnonymizedSubmission(
             site=site,
             level=self.level,
@@ -166,6 +195,86 @@ class Anonymizer:
             supersedes=supersedes,
             _token=_TOKEN,
         )
+
+    # -- no small cells (level basic, the final phase) ------------------------------------
+
+    def _no_small_cells(self, part: AnonymizedPart) -> AnonymizedPart:
+        """One rule for every basic part: each published count is >= k and a multiple of 5.
+
+        Aggregate rows whose weight is below k are folded into one ``other`` row (every other
+        field ``other``); when that row stays below k it is dropped. Then every count (the
+        weight, and any field named ``*_count``) is rounded to the nearest multiple of 5, never
+        below k; a site object's count below k is sent as ``"<k"``.
+        """
+        if part.kind is RecordKind.DEVICE:
+            return part
+        rt = record_type(part.record)
+        counts = count_fields(rt, part.fields)
+        if not counts:
+            return part
+        rows = [dict(r) for r in part.rows]
+        weight = rt.WEIGHT if rt.KIND is RecordKind.AGGREGATE and rt.WEIGHT in part.fields else None
+        if weight is not None:
+            rows = self._fold_small(part, weight, rows)
+        withheld: Counter[str] = Counter()
+        for row in rows:
+            for f in counts:
+                value = row.get(f)
+                if isinstance(value, bool) or not isinstance(value, int):
+                    continue
+                if value < self.k:
+                    row[f] = BELOW.format(k=self.k)
+                    withheld[f] += 1
+                else:
+                    row[f] = round_count(value, self.k)
+        for f, n in sorted(withheld.items()):
+            self._notes.append(SuppressionNote(part.record, f, "min_count", self.k, n, 0, "small_count"))
+        rows.sort(key=_sort_key(weight))
+        return dataclasses.replace(part, rows=tuple(rows), stream=None)
+
+    def _withhold_small_rates(
+        self, rt: type[Record], fields: tuple[str, ...], records: list[Record], rows: list[Row]
+    ) -> None:
+        """A share (``*_rate``) of fewer than k devices is not sent: it would tell of each one.
+
+        Rates are computed from exact counts and rounded to 0.05; they are sent only when the
+        count they are shares of (``targeted``, ``evaluated``: RATE_BASES) is at least k.
+        """
+        rates = [f for f in fields if f.endswith("_rate")]
+        names = {f.name for f in dataclasses.fields(rt)}
+        bases = [f for f in RATE_BASES if f in names]
+        if not rates or not bases:
+            return
+        withheld = 0
+        for record, row in zip(records, rows, strict=True):
+            known = [getattr(record, f) for f in bases if isinstance(getattr(record, f), int)]
+            if known and min(known) < self.k and any(row.get(f) is not None for f in rates):
+                withheld += 1
+                for f in rates:
+                    row[f] = None
+        if withheld:
+            self._notes.append(
+                SuppressionNote(rt.NAME, "*_rate", "min_count", self.k, withheld, 0, "small_count")
+            )
+
+    def _fold_small(self, part: AnonymizedPart, weight: str, rows: list[Row]) -> list[Row]:
+        keys = [f for f in part.fields if f != weight]
+        small = [r for r in rows if int(r.get(weight) or 0) < self.k]
+        if not small:
+            return rows
+        kept = [r for r in rows if int(r.get(weight) or 0) >= self.k]
+        total = sum(int(r.get(weight) or 0) for r in small)
+        self._notes.append(
+            SuppressionNote(part.record, weight, "min_count", self.k, len(small), total, "small_cell")
+        )
+        other = next((r for r in kept if all(r.get(f) == OTHER for f in keys)), None)
+        if other is not None:
+            other[weight] += total
+        elif total >= self.k:
+            kept.append({**dict.fromkeys(keys, OTHER), weight: total})
+        else:
+            self._notes.append(SuppressionNote(part.record, weight, "min_count", self.k, 1, total, "dropped"))
+        return kept
 
     # -- kinds ---------------------------------------------------------------------------
 
@@ -297,7 +406,7 @@ class Anonymizer:
         if action is Action.SCRUB:
             return scrub(str(value), max_length=int(fp.params.get("max_length", 256)))
         if action is Action.GENERALIZE:
-            return _generalize(fp.params, value, self.reference)
+            return generalize(fp.params, value, self.reference)
         raise AssertionError(f"{action} is applied by counting, not per value")
 
 
@@ -309,62 +418,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
-
-
-def _generalize(params: Mapping[str, Any], value: Any, reference: date) -> Any:
-    scheme = params["scheme"]
-    if scheme == "major_minor":
-        return major_minor(str(value))
-    if scheme == "year":
-        return _year(value)
-    if scheme == "quarter":
-        if isinstance(value, datetime | date):
-            return f"{value.year}-Q{(value.month - 1) // 3 + 1}"
-        return None
-    number = _number(value)
-    if number is None:
-        return None
-    if scheme == "round":
-        step = float(params["step"])
-        return round(round(number / step) * step, 6)
-    if scheme == "age_years":
-        year = _year(value)
-        if year is None:
-            return None
-        number = max(reference.year - year, 0)
-        if "edges" not in params:
-            return int(number)
-    return _band(number, params["edges"])
-
-
-def _band(number: float, edges: list[float]) -> str:
-    if number < edges[0]:
-        return f"<{_fmt(edges[0])}"
-    for low, high in pairwise(edges):
-        if low <= number < high:
-            return f"{_fmt(low)}-{_fmt(high)}"
-    return f">={_fmt(edges[-1])}"
-
-
-def _fmt(n: float) -> str:
-    return str(int(n)) if float(n).is_integer() else str(n)
-
-
-def _year(value: Any) -> int | None:
-    if isinstance(value, datetime | date):
-        return value.year
-    if isinstance(value, int) and 1900 < value < 3000:
-        return value
-    text = str(value).strip()
-    return int(text[:4]) if len(text) >= 4 and text[:4].isdigit() else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, int | float):
-        return float(value)
-    return None
 
 
 def _hashable(value: Any) -> Any:

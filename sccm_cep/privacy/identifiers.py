@@ -179,11 +179,26 @@ def _iban(m: re.Match[str]) -> bool:
 
 
 def _card(m: re.Match[str]) -> bool:
-    digits = [int(c) for c in m.group() if c.isdigit()]
-    if not 13 <= len(digits) <= 19 or digits[0] not in (2, 3, 4, 5, 6):
+    """A card number (13-19 digits, Luhn) anywhere in a run of digit groups: the groups around it
+    ("x64 4111 1111 1111 1111") must not hide it, so every span of whole groups is tried."""
+    groups = re.split(r"[\x20-]", m.group())[:64]
+    for start in range(len(groups)):
+        digits = ""
+        for group in groups[start:]:
+            digits += group
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and _luhn(digits):
+                return True
+    return False
+
+
+def _luhn(digits: str) -> bool:
+    if digits[0] not in "23456":
         return False
     total = 0
-    for i, d in enumerate(reversed(digits)):
+    for i, c in enumerate(reversed(digits)):
+        d = int(c)
         if i % 2:
             d *= 2
             if d > 9:
@@ -280,7 +295,11 @@ _DETECTORS: tuple[_Detector, ...] = (
         ),
         _iban,
     ),
-    _Detector("card", re.compile(r"(?<![0-9])[0-9](?:[\x20-]?[0-9]){12,18}(?![0-9])"), _card),
+    _Detector(
+        "card",
+        re.compile(r"(?<![0-9])(?:[0-9]+(?:[\x20-][0-9]+)+|[0-9]{13,19})(?![0-9])"),
+        _card,
+    ),
     _Detector(
         "host",
         re.compile(r"(?<![\w.@-])[^\W_][\w-]{0,62}(?:\.[\w-]{1,63}){1,127}"),

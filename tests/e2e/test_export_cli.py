@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from fixtures.synthetic_site import CANARIES
 from sccm_cep.cli import cli
 from sccm_cep.contract.submission import load_schema
+from sccm_cep.model import SECTIONS, record_type
 from sccm_cep.normalize import split_product
 
 LEVELS = ["basic", "enhanced"]
@@ -215,3 +216,41 @@ def test_a_data_folder_that_cannot_be_made_is_a_clear_error(
     assert code == 3 and "--data-dir" in printed and "internal error" not in printed
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 3 and "state store" in result.output
+
+
+def _count_fields(doc: dict[str, object]) -> list[tuple[str, str, object]]:
+    """Every count a submission publishes: each record's weight and every ``*_count`` field."""
+    found = []
+    for section in SECTIONS:
+        parts = doc.get(section)
+        if not isinstance(parts, dict):
+            continue
+        for record, rows in parts.items():
+            weight = record_type(record).WEIGHT
+            for row in rows:
+                found += [(record, k, v) for k, v in row.items() if k == weight or k.endswith("_count")]
+    return found
+
+
+def test_basic_level_publishes_no_small_cells(sqlite_site: str, data_dir: Path, tmp_path: Path) -> None:
+    # Issue 13: every count is at least k (5) and a multiple of 5, so sums recover no total.
+    code, printed, path = _export(sqlite_site, tmp_path / "out")
+    assert code == 0 and path is not None, printed
+    doc = json.loads(path.read_text())
+    counts = _count_fields(doc)
+    assert {r for r, _, _ in counts} >= {"operating_system", "software", "hardware_cpu", "package"}
+    for record, field, value in counts:
+        if isinstance(value, str):
+            assert value == "<5", (record, field, value)  # a site object's count below k
+            continue
+        assert isinstance(value, int) and value >= 5, (record, field, value)
+        assert value % 5 == 0, (record, field, value)
+    db = sqlite3.connect(sqlite_site.removeprefix("sqlite:///"))
+    (managed,) = db.execute(
+        'select count(*) from "v_R_System" where coalesce("Client0", 0) = 1'
+        ' and coalesce("Obsolete0", 0) = 0 and coalesce("Decommissioned0", 0) = 0'
+    ).fetchone()
+    os_total = sum(r["device_count"] for r in doc["operating_systems"]["operating_system"])
+    if managed % 5:
+        assert os_total != managed
+    assert abs(os_total - managed) <= 2 * len(doc["operating_systems"]["operating_system"]) + 4

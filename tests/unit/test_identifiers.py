@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sccm_cep import model as m
+from sccm_cep.export.derive import derive
 from sccm_cep.model import Level
-from sccm_cep.normalize import normalize_publisher, split_product
 from sccm_cep.privacy._confusables import CONFUSABLES
 from sccm_cep.privacy.anonymize import OTHER, Anonymizer, SiteSecret
 from sccm_cep.privacy.identifiers import KINDS, find_identifiers, has_identifier, normalize_for_detection
@@ -242,10 +242,8 @@ def test_planted_identifier_never_leaves_the_anonymizer(
 ) -> None:
     ident, text = planted
     raw = " ".join([*before, text, *after])
-    # The path a real name takes: the normalizers tidy it, then the anonymizer decides.
-    product = split_product(raw, "1.0").product
-    publisher = normalize_publisher(raw)
-    record = m.Software(publisher=publisher, product=product, version="1.0", installations=devices)
+    # The path a real name takes: derive tidies it, then the anonymizer decides.
+    record = derive(m.Software(publisher=raw, product=raw, version="1.0", installations=devices))
     ordinary = m.Software(publisher="Mozilla", product="Firefox", version="121.0", installations=devices)
     anonymizer = _anonymizer()
     part = anonymizer.part(m.Software, lambda: [record, ordinary])
