@@ -117,9 +117,26 @@ def _account(m: re.Match[str]) -> bool:
     return True
 
 
+def dotted_mac(text: str) -> bool:
+    """Three groups of four hex digits are a Cisco-style MAC only with a letter in them;
+    digits alone are more often a version."""
+    return any(c in "abcdefABCDEF" for c in text)
+
+
+def ipv6_address(text: str) -> bool:
+    """Whether ``text`` (zone index allowed) is an IPv6 address, not a version or a time."""
+    address = text.split("%", 1)[0]
+    if address.count(":") < 2 or not any(c not in ":." for c in address):
+        return False
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return False
+    return True
+
+
 def _mac_dotted(m: re.Match[str]) -> bool:
-    # Three groups of four digits are more often a version than a Cisco-style MAC.
-    return any(c in "abcdefABCDEF" for c in m.group())
+    return dotted_mac(m.group())
 
 
 def _ipv4(m: re.Match[str]) -> bool:
@@ -139,15 +156,7 @@ _DRIVER_DATE = re.compile(r"\([0-9]{2}/[0-9]{2}/[0-9]{4} \Z")
 
 
 def _ipv6(m: re.Match[str]) -> bool:
-    text = m.group().rstrip(".:")
-    address = text.split("%", 1)[0]
-    if address.count(":") < 2 or not any(c not in ":." for c in address):
-        return False
-    try:
-        ipaddress.IPv6Address(address)
-    except ValueError:
-        return False
-    return True
+    return ipv6_address(m.group().rstrip(".:"))
 
 
 def _host(m: re.Match[str]) -> bool:
@@ -208,6 +217,12 @@ def _luhn(digits: str) -> bool:
 
 
 _HEX = "[0-9A-Fa-f]"
+
+#: Patterns the free-text scrubber (``scrub``) uses too: one definition for both.
+SID = re.compile(r"(?<![\w-])S-1-[0-9]{1,3}(?:-[0-9]{1,14}){1,15}(?![0-9])", re.IGNORECASE)
+MAC = re.compile(rf"(?<![0-9A-Fa-f:-]){_HEX}{{2}}([:-]){_HEX}{{2}}(?:\1{_HEX}{{2}}){{4}}(?![0-9A-Fa-f:-])")
+MAC_DOTTED = re.compile(rf"(?<![0-9A-Fa-f.]){_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}(?![0-9A-Fa-f.])")
+IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z]{1,16})?(?![\w:.%])")
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector(
         "url",
@@ -247,7 +262,7 @@ _DETECTORS: tuple[_Detector, ...] = (
             r"[^\W\d_]{2,24}(?![\w-])"
         ),
     ),
-    _Detector("sid", re.compile(r"(?<![\w-])S-1-[0-9]{1,3}(?:-[0-9]{1,14}){1,15}(?![0-9])", re.IGNORECASE)),
+    _Detector("sid", SID),
     _Detector(
         "guid",
         re.compile(
@@ -260,15 +275,8 @@ _DETECTORS: tuple[_Detector, ...] = (
         re.compile(r"(?<![\w\\.-])(?P<domain>[^\W_][\w.-]{0,62})\\[\w$][\w.$-]{0,63}"),
         _account,
     ),
-    _Detector(
-        "mac",
-        re.compile(rf"(?<![0-9A-Fa-f:-]){_HEX}{{2}}([:-]){_HEX}{{2}}(?:\1{_HEX}{{2}}){{4}}(?![0-9A-Fa-f:-])"),
-    ),
-    _Detector(
-        "mac",
-        re.compile(rf"(?<![0-9A-Fa-f.]){_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}(?![0-9A-Fa-f.])"),
-        _mac_dotted,
-    ),
+    _Detector("mac", MAC),
+    _Detector("mac", MAC_DOTTED, _mac_dotted),
     _Detector(
         "mac",
         # Twelve bare hex digits, as "getmac" and inventory print them: 00155D0A1B2C.
@@ -283,11 +291,7 @@ _DETECTORS: tuple[_Detector, ...] = (
         ),
         _ipv4,
     ),
-    _Detector(
-        "ipv6",
-        re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z]{1,16})?(?![\w:.%])"),
-        _ipv6,
-    ),
+    _Detector("ipv6", IPV6, _ipv6),
     _Detector(
         "iban",
         re.compile(

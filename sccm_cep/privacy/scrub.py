@@ -14,11 +14,12 @@ below 256 ("Greenshot 1.2.10.6") reads as an IPv4 address, unless a version keyw
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sccm_cep.privacy.identifiers import IPV6, MAC, MAC_DOTTED, SID, dotted_mac, ipv6_address
 
 __all__ = ["KINDS", "scrub", "scrub_findings"]
 
@@ -86,14 +87,8 @@ def _ipv6(m: re.Match[str], placeholder: str) -> str | None:
         candidate, rest = text[:end], text[end:]
         if rest.strip(".:") != "":
             break
-        address = candidate.split("%", 1)[0]
-        if address.count(":") < 2 or not any(c not in ":." for c in address):
-            continue
-        try:
-            ipaddress.IPv6Address(address)
-        except ValueError:
-            continue
-        return placeholder + rest
+        if ipv6_address(candidate):
+            return placeholder + rest
     return None
 
 
@@ -138,8 +133,7 @@ def _phone_trunk(m: re.Match[str], placeholder: str) -> str | None:
 
 
 def _mac_dotted(m: re.Match[str], placeholder: str) -> str | None:
-    # Three groups of four digits are more often a version than a Cisco-style MAC.
-    return placeholder if any(c in "abcdefABCDEF" for c in m.group()) else None
+    return placeholder if dotted_mac(m.group()) else None
 
 
 def _account(m: re.Match[str], placeholder: str) -> str | None:
@@ -221,7 +215,7 @@ _SCRUBBERS: tuple[_Scrubber, ...] = (
         "email",
         re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[^\W_][\w-]{0,62}(?:\.[\w-]{1,63})*"),
     ),
-    _Scrubber("sid", re.compile(r"(?<![\w-])[Ss]-1-[0-9]{1,3}(?:-[0-9]{1,14}){1,15}(?![0-9])")),
+    _Scrubber("sid", SID),
     _Scrubber(
         "guid",
         re.compile(
@@ -234,26 +228,9 @@ _SCRUBBERS: tuple[_Scrubber, ...] = (
         re.compile(r"(?<![\w\\.-])([^\W_][\w.-]{0,62})\\[\w$-](?:[\w.$-]{0,62}[\w$-])?(?![\w$-])"),
         _account,
     ),
-    _Scrubber(
-        "mac",
-        re.compile(
-            r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(?:\1[0-9A-Fa-f]{2}){4}"
-            r"(?![0-9A-Fa-f:-])"
-        ),
-    ),
-    _Scrubber(
-        "mac",
-        re.compile(r"(?<![0-9A-Fa-f.])[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"),
-        _mac_dotted,
-    ),
-    _Scrubber(
-        "ip",
-        re.compile(
-            r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z]{1,16})?"
-            r"(?![\w:.%])"
-        ),
-        _ipv6,
-    ),
+    _Scrubber("mac", MAC),
+    _Scrubber("mac", MAC_DOTTED, _mac_dotted),
+    _Scrubber("ip", IPV6, _ipv6),
     _Scrubber(
         "ip",
         re.compile(
