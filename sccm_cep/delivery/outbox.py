@@ -26,6 +26,7 @@ __all__ = [
     "SendReport",
     "Sent",
     "apply_retention",
+    "body_damage",
     "count_unsent",
     "document_of",
     "pending_from_file",
@@ -129,6 +130,25 @@ def pending_from_file(
     return row
 
 
+def body_damage(body: bytes, sha256: str, size: int) -> str | None:
+    """Why a stored gzip body is not the document that was written (None: it is): it must
+    unpack, and its bytes must have the sha256 and size recorded when it was written. Read in
+    chunks, so the check holds no more than the compressed body in memory."""
+    digest, seen = hashlib.sha256(), 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body), mode="rb") as unpacked:
+            while chunk := unpacked.read(1 << 20):
+                digest.update(chunk)
+                seen += len(chunk)
+                if seen > size:
+                    return "the stored body is longer than the document written"
+    except (OSError, EOFError, ValueError):
+        return "the stored body is not a readable gzip"
+    if seen != size or digest.hexdigest() != sha256:
+        return "the stored body no longer matches the sha256 recorded when it was written"
+    return None
+
+
 def document_of(row: Outbox) -> Document:
     """The POST for an outbox row: its kind, schema version and id, and its gzip."""
     if row.body is None:
@@ -206,8 +226,14 @@ def _send_one(store: Store, uploader: Uploader, row_id: int, code: str) -> Sent 
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
     body = row.body or b""
-    reached(Step.UPLOAD)
-    outcome = uploader.deliver(doc, text=lambda: gzip.decompress(body))
+    damage = body_damage(body, row.sha256, row.size)
+    if damage is not None:
+        # The stored bytes are no longer the document that was written: never send them. The
+        # row keeps its body, so nothing is lost; re-export the period to replace it.
+        outcome = Outcome(UploadStatus.QUARANTINED, 0, reason=f"{damage}; not sent, re-export the period")
+    else:
+        reached(Step.UPLOAD)
+        outcome = uploader.deliver(doc, text=lambda: gzip.decompress(body))
     reached(Step.POSTED)
     _record(store, row_id, code, outcome, uploader.settings.clock())
     log.info("%s %s: %s", code, doc.document_id, outcome.status)

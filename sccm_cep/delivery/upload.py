@@ -249,16 +249,25 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
 
 class Uploader:
     """An HTTP client for one run: certificate validation on, explicit timeouts, proxies from
-    the standard environment variables or ``proxy``."""
+    the standard environment variables or ``proxy`` (https only: plain http goes to loopback
+    directly, never through a proxy)."""
 
     def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
         self.endpoint = check_endpoint(settings.endpoint)
+        clear = httpx.URL(self.endpoint).scheme == "http"
+        if clear and settings.proxy:
+            raise ConfigError(
+                "a plain http:// endpoint is never reached through a proxy (the proxy would see the document)",
+                hint="remove the proxy (--proxy, delivery.json) or use an https:// endpoint",
+            )
         self.client = httpx.Client(
             verify=tls_context(settings.ca_bundle),
             proxy=settings.proxy,
             transport=settings.transport,
-            trust_env=settings.proxy is None,
+            # Proxies from the environment (HTTP_PROXY, ALL_PROXY, ...) only for https: a
+            # loopback http:// receiver is reached directly, whatever the environment says.
+            trust_env=settings.proxy is None and not clear,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             follow_redirects=False,
             headers={"User-Agent": "sccm-cep"},
