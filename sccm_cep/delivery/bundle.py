@@ -17,13 +17,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select, update
 
 from sccm_cep.collector.sites import find_site
 from sccm_cep.collector.store import Outbox, OutboxState, Store
+from sccm_cep.delivery.bundle_verify import (
+    FORMAT,
+    MANIFEST,
+    MAX_BUNDLE_BYTES,
+    MAX_MANIFEST_BYTES,
+    REVIEW,
+    SIGNATURE,
+    BundleInfo,
+    bundle_entry,
+    fingerprint,
+    read_bundle,
+)
 from sccm_cep.delivery.outbox import RETRY_STATES, document_of
 from sccm_cep.delivery.upload import (
     BundleError,
@@ -48,9 +59,7 @@ __all__ = [
     "upload_bundle",
 ]
 
-FORMAT = "sccm-cep-bundle"
 RECEIPTS_FORMAT = "sccm-cep-receipts"
-MANIFEST, SIGNATURE, REVIEW = "manifest.json", "manifest.sig", "review.csv"
 KEY_FILE = "bundle-signing.key"
 
 
@@ -73,23 +82,6 @@ def signing_key() -> Ed25519PrivateKey:
 
 def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def fingerprint(raw_public: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw_public).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class BundleInfo:
-    """A verified bundle: its manifest and the documents it carries."""
-
-    path: Path
-    manifest: dict[str, Any]
-    documents: tuple[Document, ...]
-
-    @property
-    def fingerprint(self) -> str:
-        return str(self.manifest["key_fingerprint"])
 
 
 def prepare_bundle(store: Store, site: str, out: Path, *, now: datetime) -> BundleInfo:
@@ -131,6 +123,12 @@ def prepare_bundle(store: Store, site: str, out: Path, *, now: datetime) -> Bund
         )
         _review_rows(writer, doc, row.period)
     files[REVIEW] = review.getvalue().encode("utf-8")
+    total = sum(len(data) for data in files.values())
+    if total > MAX_BUNDLE_BYTES - MAX_MANIFEST_BYTES:
+        raise ConfigError(
+            f"site {site_row.code}'s pending documents make {total:,} bytes, more than a bundle holds",
+            hint="send or bundle them in smaller groups (e.g. upload the oldest first)",
+        )
     manifest = {
         "format": FORMAT,
         "version": 1,
@@ -173,63 +171,12 @@ def _write_zip(out: Path, files: dict[str, bytes]) -> None:
     try:
         with atomic_output(out) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
             for name, data in files.items():
-                zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+                zf.writestr(bundle_entry(name), data)
     except OSError as exc:
         raise OutputError(
             f"cannot write the bundle to {out}: {exc.strerror or exc.__class__.__name__}",
             hint="check the folder exists, is writable and has free space",
         ) from exc
-
-
-def read_bundle(path: Path, *, expect_fingerprint: str | None = None) -> BundleInfo:
-    """Open and verify a bundle: the signature over the manifest, then every file's size and
-    sha256, and no file added or missing. Anything else is refused."""
-    refuse = "the bundle was changed or damaged after it was prepared"
-    hint = "prepare a new bundle on the site and carry it again"
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if len(names) != len(set(names)):
-                raise BundleError(f"{refuse}: a file appears twice", hint=hint)
-            contents = {name: zf.read(name) for name in names}
-    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError) as exc:
-        raise BundleError(
-            f"{path} is not a readable sccm-cep bundle ({exc.__class__.__name__})", hint=hint
-        ) from exc
-    if MANIFEST not in contents or SIGNATURE not in contents:
-        raise BundleError(f"{refuse}: the manifest or its signature is missing", hint=hint)
-    manifest_bytes = contents[MANIFEST]
-    try:
-        manifest = json.loads(manifest_bytes)
-        raw_pub = base64.b64decode(manifest["public_key"], validate=True)
-        public = Ed25519PublicKey.from_public_bytes(raw_pub)
-        public.verify(contents[SIGNATURE], manifest_bytes)
-    except InvalidSignature as exc:
-        raise BundleError(f"{refuse}: the manifest signature does not match", hint=hint) from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{refuse}: the manifest cannot be read", hint=hint) from exc
-    if manifest.get("format") != FORMAT or manifest.get("key_fingerprint") != fingerprint(raw_pub):
-        raise BundleError(f"{refuse}: not an sccm-cep bundle manifest", hint=hint)
-    if expect_fingerprint and manifest["key_fingerprint"] != expect_fingerprint:
-        raise BundleError(
-            "the bundle was signed by another install's key",
-            hint=f"its key is {manifest['key_fingerprint']}; check which site prepared it",
-        )
-    listed: dict[str, Any] = manifest.get("files", {})
-    extra = sorted(set(contents) - set(listed) - {MANIFEST, SIGNATURE})
-    missing = sorted(set(listed) - set(contents))
-    if extra or missing:
-        what = ", ".join([*(f"added {n}" for n in extra), *(f"missing {n}" for n in missing)])
-        raise BundleError(f"{refuse}: {what}", hint=hint)
-    for name, meta in sorted(listed.items()):
-        data = contents[name]
-        if len(data) != meta["size"] or hashlib.sha256(data).hexdigest() != meta["sha256"]:
-            raise BundleError(f"{refuse}: {name} does not match its sha256 in the manifest", hint=hint)
-    docs = tuple(
-        Document(e["kind"], e["schema_version"], e["document_id"], contents[e["file"]])
-        for e in manifest["documents"]
-    )
-    return BundleInfo(path, manifest, docs)
 
 
 @dataclass(frozen=True, slots=True)
