@@ -3,8 +3,8 @@
 PostgreSQL tests use one schema per test run, dropped at the end. Locally they are skipped
 when no server answers; with CI=true a missing server fails the run instead.
 
-The session sites (``sqlite_site``, ``hostile_site``, ``pg_site``) are shared by every test
-and must stay read-only; a test that changes a site's rows takes ``private_sqlite_site``.
+The session sites (``sqlite_site``, ``hostile_site``, ``pg_site``, and the site profiles of
+``site_profile`` / ``default_inventory_site``) are shared by every test and must stay read-only; a test that changes a site's rows takes ``private_sqlite_site``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -101,6 +101,29 @@ def pg_site(pg_base: str) -> Iterator[str]:
         yield url
     finally:
         drop_pg_schema(pg_base, schema)
+
+
+@pytest.fixture(scope="session")
+def site_profile(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
+    """``site_profile(name)``: the URL of a session SQLite site built as profile ``name``
+    (``fixtures.synthetic_site.PROFILE_NAMES``), built on first use and then shared (read-only).
+    Same size and seed as ``sqlite_site``, so a profile differs from it only as documented."""
+    built: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in built:
+            path = tmp_path_factory.mktemp(f"profile-{name}") / "site.db"
+            build_site(f"sqlite:///{path}", devices=SMALL_SITE, seed=7, profile=name)
+            built[name] = f"sqlite:///{path}"
+        return built[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def default_inventory_site(site_profile: Callable[[str], str]) -> str:
+    """A session site with only the default hardware inventory classes and properties."""
+    return site_profile("default_inventory")
 
 
 @pytest.fixture
