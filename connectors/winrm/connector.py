@@ -9,15 +9,14 @@ asks SMS_ProviderLocation where the provider is and refuses a host that is not t
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from sccm_cep import model as m
@@ -29,12 +28,14 @@ from sccm_cep.errors import (
     SourceQueryError,
     SourceUnreachable,
 )
+from sccm_cep.platform.bounded import Unbounded, loads_bounded
 from sccm_cep.platform.config import resolve_secret
 
 from . import mapping
+from .capture import TREATMENTS, Captured, Capturer, capture
 from .scripts import load_schema, load_script
 from .settings import HostAddress, WinRMSettings, parse_host
-from .transport import Session, SessionFactory, default_factory
+from .transport import Session, SessionFactory, default_factory, output_cap
 
 __all__ = ["WinRMConnector"]
 
@@ -45,6 +46,8 @@ class WinRMConnector:
     """Reads one site through the SMS Provider on ``site_server`` and, for inventory, its ``clients``."""
 
     name = "winrm"
+    #: How ``capture`` treats each property of each script's document (see capture.py).
+    capture_treatments = TREATMENTS
 
     def __init__(
         self,
@@ -222,24 +225,42 @@ class WinRMConnector:
     def _read_client(
         self, address: HostAddress, inventory: bool, software: bool
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None] | SourceError:
+        scripts = ("client_inventory",) * inventory + ("client_software",) * software
+        found: dict[str, list[dict[str, Any]]] = {}
+        for script, rows in self._client_documents(address, scripts):
+            if isinstance(rows, SourceError):
+                return rows
+            found[script] = rows
+        inv = (found["client_inventory"] or [{}])[0] if inventory else None
+        return inv, found.get("client_software")
+
+    def _client_documents(
+        self, address: HostAddress, scripts: Sequence[str]
+    ) -> Iterator[tuple[str, list[dict[str, Any]] | SourceError]]:
+        """Each script's validated document from one client, or the error that ended the reading."""
+        if not scripts:
+            return
         deadline = time.monotonic() + self._settings.host_timeout
         try:
             session = self._factory(address, self._settings)
         except SourceError as exc:
-            return exc
+            yield scripts[0], exc
+            return
         try:
-            inv: dict[str, Any] | None = None
-            sw: list[dict[str, Any]] | None = None
-            if inventory:
-                rows = self._run(session, address, "client_inventory", deadline)
-                inv = rows[0] if rows else {}
-            if software:
-                sw = self._run(session, address, "client_software", deadline)
-            return inv, sw
-        except SourceError as exc:
-            return exc
+            for script in scripts:
+                try:
+                    yield script, self._run(session, address, script, deadline)
+                except SourceError as exc:
+                    yield script, exc
+                    return
         finally:
             session.close()
+
+    def capture(
+        self, flagged: Callable[[str], bool], public: Callable[[str | None, str | None], bool]
+    ) -> Iterator[Captured]:
+        """Every script's document from every host, treated for leaving the site (see capture.py)."""
+        return capture(self, Capturer(flagged, public))
 
     def _run(
         self, session: Session, address: HostAddress, script: str, deadline: float
@@ -283,9 +304,16 @@ def _raw_fields(record: str) -> frozenset[str]:
 
 def _parse(text: str, script: str, address: HostAddress) -> list[dict[str, Any]]:
     """The script's JSON array, valid against ``<script>.schema.json``; anything else is a query
-    error naming the script and the JSON path, never the value found there."""
+    error naming the script and the JSON path, never the value found there. The output's size and
+    nesting are checked against the script's caps before the parser runs."""
+    cap = output_cap(script)
     try:
-        data = json.loads(text.strip() or "[]")
+        data = loads_bounded(text.strip() or "[]", max_bytes=cap, max_depth=MAX_OUTPUT_DEPTH)
+    except Unbounded as exc:
+        raise SourceQueryError(
+            f"{script}.ps1 on {address} printed JSON {exc.what}, more than any such document",
+            hint="run the script by hand on that host; a profile or module may print extra output",
+        ) from exc
     except ValueError as exc:
         raise SourceQueryError(
             f"{script}.ps1 on {address} did not print valid JSON",
@@ -302,6 +330,20 @@ def _parse(text: str, script: str, address: HostAddress) -> list[dict[str, Any]]
     return items
 
 
+#: No script's document nests deeper than 4 (array, object, array, object, array of chassis types).
+MAX_OUTPUT_DEPTH = 16
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """A JSON integer as the scripts print one: never a float (1e300 would pass the standard
+    check), never a bool, and within a signed 64-bit WMI/SQL integer."""
+    return type(instance) is int and -(2**63) <= instance < 2**63
+
+
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer)
+_STRICT: Any = validators.extend(Draft202012Validator, type_checker=_TYPES)  # type: ignore[no-untyped-call]
+
+
 _VALIDATORS: dict[str, Draft202012Validator] = {}
 
 
@@ -310,7 +352,7 @@ def _validator(script: str) -> Draft202012Validator:
     if found is None:
         schema = load_schema(script)
         Draft202012Validator.check_schema(schema)
-        found = _VALIDATORS.setdefault(script, Draft202012Validator(schema))
+        found = _VALIDATORS.setdefault(script, _STRICT(schema))
     return found
 
 

@@ -131,6 +131,19 @@ def _baseline(o: Mapping[str, Any]) -> Row:
     }
 
 
+def _baseline_states(o: Mapping[str, Any]) -> dict[int, int]:
+    """Reports per ComplianceState (0 unknown, 1 compliant, 2 non-compliant, 4 error) from the
+    provider's per-baseline summary: computers that evaluated it and are in none of the three
+    counted states are unknown, as rows of state 0 are in the SQL view."""
+    counts = {
+        1: _int(o.get("Compliant")) or 0,
+        2: _int(o.get("NonCompliant")) or 0,
+        4: _int(o.get("Failed")) or 0,
+    }
+    unknown = (_int(o.get("Evaluated")) or 0) - sum(counts.values())
+    return {**({0: unknown} if unknown > 0 else {}), **{k: v for k, v in counts.items() if v}}
+
+
 _SITE_MAPPERS: dict[str, Callable[[Mapping[str, Any]], Row]] = {
     "site": _site,
     "site_role": _site_role,
@@ -153,8 +166,7 @@ def site_rows(
             ci = o.get("CI_ID")
             extra["rules"][ci] = o.get("RuleCount")
             extra["targets"][ci] = o.get("Targeted")
-            states = o.get("States") or {}
-            extra["states"][ci] = {int(k): int(v) for k, v in states.items() if str(k).lstrip("-").isdigit()}
+            extra["states"][ci] = _baseline_states(o)
     mapper = _SITE_MAPPERS[rt.NAME]
     for o in objects:
         yield rt(**record_values(rt, hints, mapper(o), usable, extra))

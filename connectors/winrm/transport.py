@@ -18,12 +18,50 @@ from sccm_cep.errors import ConfigError, SccmCepError, SourceAuthError, SourceQu
 
 from .settings import HostAddress, WinRMSettings
 
-__all__ = ["PsrpSession", "Session", "SessionFactory", "WinrmSession", "default_factory"]
+__all__ = [
+    "OUTPUT_CAPS",
+    "PsrpSession",
+    "Session",
+    "SessionFactory",
+    "WinrmSession",
+    "default_factory",
+    "output_cap",
+]
 
 #: WS-Man fault "the operation timed out": no output yet, poll again.
 _OPERATION_TIMEOUT = 2150858793
 #: Recycle the pool before the server's per-shell command quota (about 1000) is hit.
 _POOL_RECYCLE = 500
+
+_MiB = 1024 * 1024
+#: Bytes of JSON each script may print, far above what the largest site prints: a hierarchy has
+#: at most 25 primary sites with up to 250 secondary sites each (about 6,300 SMS_Site rows of
+#: ~150 bytes; learn.microsoft.com/mem/configmgr/core/plan-design/configs/size-and-scale-numbers),
+#: a client a few thousand programs, a site tens of thousands of packages and deployments.
+#: Output past its cap is refused as it arrives, never held whole.
+OUTPUT_CAPS: dict[str, int] = {
+    "provider": _MiB // 16,
+    "site": 4 * _MiB,
+    "site_clients": _MiB // 16,
+    "site_roles": _MiB,
+    "packages": 64 * _MiB,
+    "deployments": 64 * _MiB,
+    "baselines": 32 * _MiB,
+    "client_inventory": _MiB,
+    "client_software": 16 * _MiB,
+}
+
+
+def output_cap(script: str) -> int:
+    """The most bytes of output ``script`` may print (64 MiB for a script not listed)."""
+    return OUTPUT_CAPS.get(script, 64 * _MiB)
+
+
+def _too_large(name: str, address: HostAddress) -> SourceQueryError:
+    return SourceQueryError(
+        f"{name}.ps1 on {address} printed more than {output_cap(name):,} bytes, more than any such document",
+        hint="run the script by hand on that host; a profile or module may print extra output",
+    )
 
 
 class Session(Protocol):
@@ -119,6 +157,9 @@ class PsrpSession:
                     )
                 wait = max(1, min(self._settings.operation_timeout, math.ceil(remaining)))
                 ps.poll_invoke(timeout=wait)
+                if _printed(ps.output) > output_cap(name):
+                    self._stop(ps)
+                    raise _too_large(name, self._address)
             errors = len(ps.streams.error)
             if errors or ps.had_errors or ps.state != PSInvocationState.COMPLETED:
                 raise SourceQueryError(
@@ -126,6 +167,8 @@ class PsrpSession:
                     hint="run the script by hand on that host; check the account's rights"
                     " (local administrators on clients, a read-only ConfigMgr role on the site server)",
                 )
+            if _printed(ps.output) > output_cap(name):
+                raise _too_large(name, self._address)
             return "".join(str(o) for o in ps.output)
 
     @staticmethod
@@ -145,6 +188,11 @@ class PsrpSession:
             self._wsman.close()
 
 
+def _printed(output: Any) -> int:
+    """Characters of the output objects received so far (each is one line of JSON text)."""
+    return sum(len(o) if isinstance(o, str) else len(str(o)) for o in output)
+
+
 # -- pywinrm --------------------------------------------------------------------------------------
 
 _PYWINRM_TRANSPORTS = {
@@ -155,6 +203,10 @@ _PYWINRM_TRANSPORTS = {
     "credssp": "credssp",
     "certificate": "certificate",
 }
+
+
+#: An error record in the CLIXML of powershell.exe's error stream.
+_ERROR_RECORD = b'S="Error"'
 
 
 class WinrmSession:
@@ -201,7 +253,7 @@ class WinrmSession:
             if self._shell is None:
                 self._shell = self._protocol.open_shell(codepage=65001)
             command = self._protocol.run_command(self._shell, "powershell.exe", args)
-            out, err, code, done = bytearray(), bytearray(), 0, False
+            out, tail, failed, code, done = bytearray(), b"", False, 0, False
             try:
                 while not done:
                     if time.monotonic() >= deadline:
@@ -216,11 +268,15 @@ class WinrmSession:
                     except WinRMOperationTimeoutError:
                         continue
                     out += chunk_out
-                    err += chunk_err
+                    # The error stream is not kept, only searched (a marker may span chunks).
+                    failed = failed or _ERROR_RECORD in tail + chunk_err
+                    tail = (tail + chunk_err)[-len(_ERROR_RECORD) :]
+                    if len(out) > output_cap(name):
+                        raise _too_large(name, self._address)
             finally:
                 with suppress(Exception):
                     self._protocol.cleanup_command(self._shell, command)
-            if code != 0 or b'S="Error"' in err:
+            if code != 0 or failed:
                 raise SourceQueryError(
                     f"{name}.ps1 failed on {self._address} (exit code {code})",
                     hint="run the script by hand on that host; check the account's rights",

@@ -17,22 +17,29 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from sccm_cep import platform as host_platform
 from sccm_cep.collector.doctor_files import (
+    CapturedDocument,
     Check,
     Severity,
     _data_dir_permissions,
     _fail,
     _ok,
+    _public_program,
     _reason,
     _secrets,
     _state_file,
+    capture_folder_problem,
+    write_capture,
 )
+from sccm_cep.errors import SccmCepError
 from sccm_cep.platform import Platform
 from sccm_cep.platform.config import SECRETS_FOLDER
+from sccm_cep.privacy.identifiers import has_identifier
 
-__all__ = ["Check", "Severity", "has_errors", "run_checks"]
+__all__ = ["Check", "Severity", "has_errors", "run_checks", "winrm_checks"]
 
 
 SQL_SERVER_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
@@ -64,6 +71,60 @@ def run_checks(
         ("timezone", _timezone),
     ]
     return [_guarded(name, check) for name, check in checks]
+
+
+def winrm_checks(connector: Any, capture_dir: Path | None, *, tool_version: str) -> list[Check]:
+    """Run every collection script through the WinRM connector and check its document against the
+    script's schema: one check per site script, one per client script over all clients. With
+    ``capture_dir``, save each document treated for leaving the site (the connector's
+    ``capture_treatments``: pseudonyms under a key that is not kept, programs and publishers
+    outside the reviewed catalog and strings with identifiers withheld) as ``<host>/<script>.json`` with a manifest."""
+    if capture_dir is not None and (problem := capture_folder_problem(capture_dir)):
+        return [_fail("winrm-capture", "error", problem, "give a new or empty folder to --capture")]
+    documents: list[CapturedDocument] = []
+    checks: list[Check] = []
+    clients: dict[str, list[str | None]] = {}
+    try:
+        for item in connector.capture(has_identifier, _public_program):
+            error: SccmCepError | None = item.error
+            if item.host != "site":
+                clients.setdefault(item.script, []).append(error.one_line() if error else None)
+            elif error is not None:
+                checks.append(_fail(f"winrm:{item.script}", "error", error.one_line(), error.hint))
+            else:
+                detail = f"{len(item.rows)} row(s), valid against {item.script}.schema.json"
+                checks.append(_ok(f"winrm:{item.script}", detail))
+            if error is None:
+                documents.append(CapturedDocument(item.host, item.script, item.rows, item.withheld))
+    except SccmCepError as exc:
+        checks.append(_fail("winrm", "error", exc.one_line(), exc.hint))
+    for script, outcomes in clients.items():
+        failed = [o for o in outcomes if o is not None]
+        detail = (
+            f"{len(outcomes) - len(failed)} of {len(outcomes)} client(s) valid against {script}.schema.json"
+        )
+        if failed:
+            checks.append(_fail(f"winrm:{script}", "warning", f"{detail}; first failure: {failed[0]}", None))
+        else:
+            checks.append(_ok(f"winrm:{script}", detail))
+    if capture_dir is not None and not documents:
+        return [*checks, _fail("winrm-capture", "error", "nothing was captured", "fix the checks above")]
+    if capture_dir is not None:
+        complete = not any(not c.ok for c in checks)
+        withheld = sum(d.withheld for d in documents)
+        try:
+            write_capture(
+                capture_dir,
+                documents,
+                connector.capture_treatments,
+                tool_version=tool_version,
+                complete=complete,
+            )
+        except SccmCepError as exc:
+            return [*checks, _fail("winrm-capture", "error", exc.one_line(), exc.hint)]
+        detail = f"{len(documents)} document(s) saved in {capture_dir}; {withheld} value(s) withheld"
+        checks.append(_ok("winrm-capture", detail + ("" if complete else "; incomplete, see above")))
+    return checks
 
 
 def has_errors(checks: Sequence[Check]) -> bool:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import os
 import sqlite3
 import sys
 import types
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import ClassVar
 
 import pytest
 
-from sccm_cep.collector import doctor
+from sccm_cep.collector import doctor, doctor_files
 from sccm_cep.collector.doctor import Check, has_errors, run_checks
+from sccm_cep.errors import SourceError, SourceQueryError, SourceUnreachable
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CANARY = "canary-Pw-7f3a"
@@ -290,3 +294,92 @@ def test_a_check_that_raises_becomes_an_error_without_its_message(
     check = _by_name(checks)["timezone"]
     assert not check.ok and check.severity == "error" and "RuntimeError" in check.detail
     assert CANARY not in repr(checks)
+
+
+# WinRM scripts and the capture ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Item:
+    host: str
+    script: str
+    rows: list[dict[str, object]] | None
+    withheld: int = 0
+    error: SourceError | None = None
+
+
+class _FakeWinRM:
+    """Stands for the WinRM connector's capture seam: what each host's scripts gave."""
+
+    capture_treatments: ClassVar[dict[str, dict[str, str]]] = {"site": {"SiteCode": "site_code"}}
+
+    def __init__(self, items: list[_Item], fail: SourceError | None = None) -> None:
+        self.items, self.fail, self.asked = items, fail, 0
+
+    def capture(self, flagged: object, public: object) -> Iterator[_Item]:
+        self.asked += 1
+        yield from self.items
+        if self.fail is not None:
+            raise self.fail
+
+
+def test_winrm_checks_report_each_site_script_and_clients_per_script(tmp_path: Path) -> None:
+    down = SourceUnreachable("client 10.0.0.7 is unreachable", hint="check the firewall")
+    fake = _FakeWinRM(
+        [
+            _Item("site", "site", [{"SiteCode": "X1Y"}]),
+            _Item("client-001", "client_software", [{"DisplayName": "7-Zip"}]),
+            _Item("client-002", "client_software", None, error=down),
+        ]
+    )
+    checks = doctor.winrm_checks(fake, None, tool_version="0")
+    by_name = _by_name(checks)
+    assert (
+        by_name["winrm:site"].ok
+        and "1 row(s), valid against site.schema.json" in by_name["winrm:site"].detail
+    )
+    software = by_name["winrm:client_software"]
+    assert not software.ok and software.severity == "warning"
+    assert software.detail.startswith("1 of 2 client(s) valid") and "unreachable" in software.detail
+    assert not has_errors(checks) and fake.asked == 1 and not list(tmp_path.iterdir())
+
+
+def test_winrm_capture_writes_documents_and_a_manifest_privately(tmp_path: Path) -> None:
+    fake = _FakeWinRM([_Item("site", "site", [{"SiteCode": "X1Y"}], withheld=2)])
+    folder = tmp_path / "cap"
+    checks = doctor.winrm_checks(fake, folder, tool_version="9.9")
+    assert _by_name(checks)["winrm-capture"].detail.endswith("2 value(s) withheld")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["tool_version"] == "9.9" and manifest["complete"] is True
+    assert manifest["treatments"] == fake.capture_treatments
+    (doc,) = manifest["documents"]
+    assert doc == {**doc, "host": "site", "script": "site", "rows": 1, "withheld": 2}
+    assert json.loads((folder / "site" / "site.json").read_text(encoding="utf-8")) == [{"SiteCode": "X1Y"}]
+    if os.name == "posix":
+        assert folder.stat().st_mode & 0o077 == 0
+
+
+def test_a_connector_error_mid_capture_is_an_error_check_and_the_capture_says_incomplete(
+    tmp_path: Path,
+) -> None:
+    broken = SourceQueryError(f"baselines.ps1 printed bad JSON {CANARY}"[:40], hint="reinstall")
+    fake = _FakeWinRM([_Item("site", "site", [{"SiteCode": "X1Y"}])], fail=broken)
+    checks = doctor.winrm_checks(fake, tmp_path / "cap", tool_version="0")
+    assert not _by_name(checks)["winrm"].ok and has_errors(checks)
+    manifest = json.loads((tmp_path / "cap" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["complete"] is False and len(manifest["documents"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "publisher", "public"),
+    [
+        ("Mozilla Firefox (x64 en-US)", "Mozilla", True),
+        ("Zoom (j.doe)", "Zoom Video Communications, Inc.", False),
+        ("Vandermolen Sprengplaner 3", "Vandermolen Quarrying AG", False),
+        (None, "Microsoft Corporation", True),
+        (None, "Contoso Ltd", False),
+        ("Notepad++", None, False),
+    ],
+)
+def test_a_capture_keeps_only_public_programs(name: str | None, publisher: str | None, public: bool) -> None:
+    assert doctor_files._public_program(name, publisher) is public

@@ -1,3 +1,4 @@
+# sccm-cep-script: client_inventory
 # sccm-cep: one managed client's SCCM client id and version, OS and hardware; no name, user or serial is read.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

@@ -1,3 +1,4 @@
+# sccm-cep-script: client_software
 # sccm-cep: installed programs from both registry Uninstall views (not the MSI WMI class); name, publisher, version.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

@@ -1,6 +1,9 @@
+# sccm-cep-script: deployments
 # sccm-cep: deployment summaries (type, intent, counters, dates); names of software and collections are not read.
 # SMS_DeploymentSummary has one instance per deployment of every kind: applications (FeatureType 1),
-# programs (2), software update groups (5), baselines (6), task sequences (7), ...
+# programs (2), software update groups (5), baselines (6), task sequences (7), ... One row per
+# deployment: the counters are the provider's own summary, never per-client status rows.
+# learn.microsoft.com/mem/configmgr/develop/reference/apps/sms_deploymentsummary-server-wmi-class
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $provider = @(Get-CimInstance -Namespace 'root\SMS' -ClassName 'SMS_ProviderLocation' |

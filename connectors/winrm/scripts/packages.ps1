@@ -1,3 +1,4 @@
+# sccm-cep-script: packages
 # sccm-cep: packages of every type (id, type, source date) with their program and deployment counts. Read-only.
 # SMS_PackageBaseclass is the abstract base of all package classes; a query on it returns every kind
 # (regular, driver, task sequence, software update, application content, OS image, boot image, OS

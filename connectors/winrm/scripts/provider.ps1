@@ -1,3 +1,4 @@
+# sccm-cep-script: provider
 # sccm-cep: where the SMS Provider of this site runs (SMS_ProviderLocation), and whether that is this host.
 # The site scripts read root\SMS\site_<code> here, so they need the provider on the host WinRM reaches.
 $ErrorActionPreference = 'Stop'

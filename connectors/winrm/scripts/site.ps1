@@ -1,3 +1,4 @@
+# sccm-cep-script: site
 # sccm-cep: the site rows of the SMS Provider (site code, type, version, build, status). Read-only.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

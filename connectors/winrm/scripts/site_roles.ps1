@@ -1,3 +1,4 @@
+# sccm-cep-script: site_roles
 # sccm-cep: how many servers hold each site-system role, counted here so no server name leaves the host.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'

@@ -1,4 +1,8 @@
-"""A synthetic site served by the loopback WS-Management endpoint, started once per test session."""
+"""A synthetic site recorded once per test session and served by the loopback WS-Management endpoint.
+
+The endpoint answers each script with the document recorded for it (``tests.support.wsman.record``),
+built offline from the synthetic site's database by ``SimulatedSite``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.synthetic_site import build_site
-from tests.support.wsman import Lab, SimulatedSite, start_lab
+from tests.support.wsman import Lab, RecordedSite, SimulatedSite, record_site, serve
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +27,14 @@ def simulated(winrm_site_db: Path) -> SimulatedSite:
     return SimulatedSite(str(winrm_site_db))
 
 
+@pytest.fixture(scope="session")
+def recording(simulated: SimulatedSite, tmp_path_factory: pytest.TempPathFactory) -> RecordedSite:
+    return RecordedSite(record_site(simulated, tmp_path_factory.mktemp("winrm-recording")))
+
+
 @pytest.fixture
-def lab(simulated: SimulatedSite) -> Iterator[Lab]:
-    running = start_lab(
-        simulated.site_output, [lambda s, r=rid: simulated.client_output(r, s) for rid in simulated.clients]
-    )
+def lab(recording: RecordedSite) -> Iterator[Lab]:
+    running = serve(recording)
     try:
         yield running
     finally:

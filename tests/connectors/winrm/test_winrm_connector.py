@@ -19,6 +19,7 @@ from sccm_cep.privacy.anonymize import SiteSecret
 from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.winrm import WinRMConnector
+from sccm_cep_connectors.winrm.mapping import CLIENT_RECORDS, SITE_RECORDS
 from tests.support.wsman import Lab, SimulatedSite
 from tests.support.wsman.server import PASSWORD, USER
 
@@ -70,9 +71,11 @@ def test_winrm_sections_equal_the_sql_connectors(
     finally:
         sql.close()
         winrm.close()
-    assert set(got) == set(expected)
+    # Every record type the WinRM connector can give, compared row for row with SQL's.
+    assert set(got) == set(expected) == set(SITE_RECORDS) | set(CLIENT_RECORDS)
     for name in expected:
         assert got[name] == expected[name], name
+        assert got[name], name
     assert sum(got["software"].values()) > 100
     assert sum(got["device"].values()) == len(lab.clients)
     assert all("device_id='GUID:" in r and "software_count=None" not in r for r in got["device"])
@@ -244,3 +247,23 @@ def test_a_script_reading_sms_package_would_miss_every_kind_but_regular_packages
         site, "load_script", lambda n: real(n).replace("FROM SMS_PackageBaseclass", "FROM SMS_Package")
     )
     assert {r["PackageType"] for r in json.loads(simulated.site_output("packages"))} == {0}
+
+
+def test_the_endpoint_answers_a_script_by_its_header_name_not_by_its_code(
+    lab: Lab, password: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sccm_cep_connectors.winrm.connector as connector_module
+
+    real = connector_module.load_script
+    monkeypatch.setattr(
+        connector_module, "load_script", lambda n: real(n).splitlines()[0] + "\n'any other code'\n"
+    )
+    connector = _connector(lab, password, "psrp", clients=[])
+    try:
+        assert connector.check().site_code == "PS1"
+        monkeypatch.setattr(connector_module, "load_script", lambda n: real(n).split("\n", 1)[1])
+        with pytest.raises(SourceQueryError) as info:
+            connector.check()
+    finally:
+        connector.close()
+    assert "site.ps1" in info.value.message and "did not print valid JSON" in info.value.message

@@ -1,6 +1,6 @@
-"""What the scripts print is checked against the JSON Schema shipped with each; the SMS Provider
-must be on the host WinRM reaches; baselines.ps1 prints one row per baseline without adding up
-overlapping deployments."""
+"""What the scripts print is checked against the JSON Schema shipped with each (every recorded
+document too); the SMS Provider must be on the host WinRM reaches; baselines.ps1 prints one row per
+baseline from the provider's per-baseline summary, counting each targeted computer once."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from sccm_cep_connectors.winrm.scripts import (
     script_names,
 )
 from sccm_cep_connectors.winrm.settings import parse_host
-from tests.support.wsman import Lab, SimulatedSite, start_lab
+from tests.support.wsman import Lab, RecordedSite, SimulatedSite, record_site, serve
 from tests.support.wsman.server import PASSWORD, USER
 
 ADDRESS = parse_host("sccm01.corp.example")
@@ -78,12 +78,17 @@ def test_every_script_ships_a_valid_schema_in_the_package_data(name: str) -> Non
     assert '"winrm/scripts/*.schema.json"' in pyproject
 
 
-@pytest.mark.parametrize("name", script_names())
-def test_each_scripts_loopback_output_validates(simulated: SimulatedSite, name: str) -> None:
-    data = json.loads(_output(simulated, name))
-    Draft202012Validator(load_schema(name)).validate(data)
-    assert _parse(json.dumps(data), name, ADDRESS) == data
-    assert data, name
+def test_every_recorded_document_validates_against_its_scripts_schema(recording: RecordedSite) -> None:
+    seen: Counter[str] = Counter()
+    for path in sorted(recording.folder.glob("*/*.json")):
+        name = path.stem
+        data = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator(load_schema(name)).validate(data)
+        assert _parse(json.dumps(data), name, ADDRESS) == data
+        assert data, path
+        seen[name] += 1
+    assert set(seen) == set(script_names())
+    assert seen["client_inventory"] == seen["client_software"] == len(recording.clients) > 40
 
 
 @pytest.mark.parametrize("name", script_names())
@@ -101,12 +106,7 @@ MALFORMED: list[tuple[str, Callable[[list[dict[str, Any]]], Any], str, str]] = [
     ("site", lambda d: [d], "$[0]", "expected object"),
     ("site", lambda d: d[0], "$", "expected array"),
     ("site", lambda d: [{**d[0], SECRET: 1}], "$[0]", "unexpected property"),
-    (
-        "baselines",
-        lambda d: [{**d[0], "States": {"1": {"n": SECRET}}}],
-        "$[0].States['1']",
-        "expected integer",
-    ),
+    ("baselines", lambda d: [{**d[0], "Compliant": -3}], "$[0].Compliant", "fails minimum"),
     ("baselines", lambda d: [{**d[0], "Targeted": [SECRET]}], "$[0].Targeted", "expected integer"),
     (
         "client_inventory",
@@ -158,9 +158,11 @@ def test_the_provider_script_reads_sms_provider_location_for_the_local_site() ->
 
 
 def test_a_site_whose_provider_is_on_another_host_is_refused_naming_that_host(
-    lab: Lab, password: str, simulated: SimulatedSite, monkeypatch: pytest.MonkeyPatch
+    lab: Lab, password: str, winrm_site_db: Path
 ) -> None:
-    monkeypatch.setattr(simulated, "provider_host", "SMSPROV02.corp.example")
+    elsewhere = SimulatedSite(str(winrm_site_db), provider_host="SMSPROV02.corp.example")
+    real = lab.site_server.output
+    lab.site_server.output = lambda s: elsewhere.site_output(s) if s == "provider" else real(s)
     connector = _connector(lab, password, clients=[])
     try:
         with pytest.raises(ConfigError) as info:
@@ -174,9 +176,7 @@ def test_a_site_whose_provider_is_on_another_host_is_refused_naming_that_host(
     assert f"not on {lab.site_server.address}" in line and "--winrm SMSPROV02.corp.example" in line
 
 
-def test_a_local_provider_is_checked_once_per_session(
-    lab: Lab, password: str, simulated: SimulatedSite, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_local_provider_is_checked_once_per_session(lab: Lab, password: str) -> None:
     seen: list[str] = []
     real = lab.site_server.output
 
@@ -238,33 +238,33 @@ def test_baselines_prints_one_row_per_baseline_whatever_the_number_of_clients(
         Draft202012Validator(load_schema("baselines")).validate(rows)
         assert len(rows) == _baseline_count(str(db))
         assert len({r["CI_ID"] for r in rows}) == len(rows)
-        assert sum(sum(r["States"].values()) for r in rows) > len(rows)
+        assert sum(r["Evaluated"] for r in rows) > len(rows)
+        assert all(r["Compliant"] + r["NonCompliant"] + r["Failed"] <= r["Evaluated"] for r in rows)
 
 
-def test_baselines_script_emits_only_per_baseline_rows_and_filters_compliance_by_baseline() -> None:
+def test_baselines_script_reads_the_per_baseline_summary_never_per_client_compliance() -> None:
     text = load_script("baselines")
     assert text.count("[pscustomobject]") == 1
-    loop = text.index("foreach ($b in Get-CimInstance")
-    assert loop < text.index("[pscustomobject]")
-    assert re.search(r"FROM SMS_G_System_CI_ComplianceState WHERE CI_ID = ' \+ \$b\.CI_ID", text)
-    assert "FROM SMS_G_System_CI_ComplianceState'" not in text  # never unfiltered
-    assert "-gt [int]$targets[$d.CI_ID]" in text  # the largest NumberTargeted, not a sum
+    assert text.index("foreach ($b in Get-CimInstance") < text.index("[pscustomobject]")
+    assert "SMS_G_System_CI_ComplianceState" not in text and "SMS_DeploymentSummary" not in text
+    for prop in ("AssignedCount", "ActivatedCount", "ComplianceCount", "NonComplianceCount", "FailureCount"):
+        assert f"[int]$b.{prop}" in text, prop
+    assert "FROM SMS_ConfigurationBaselineInfo WHERE IsLatest = 1" in text
 
 
 def _overlapping_copy(src: Path, dst: Path) -> int:
-    """A copy of the site where one baseline gets a second deployment to an overlapping collection."""
+    """A copy of the site where one baseline reaches its computers through a second deployment to an
+    overlapping collection: each of its targeted computers is listed twice."""
     shutil.copy(src, dst)
     with sqlite3.connect(dst) as conn:
+        (ci,) = conn.execute(
+            'select CI_ID from "v_BaselineTargetedComputers" group by 1 order by count(*) desc limit 1'
+        ).fetchone()
         conn.execute(
-            'create temp table extra as select * from "v_DeploymentSummary" where FeatureType = 6'
-            " order by NumberTotal desc limit 1"
+            'insert into "v_BaselineTargetedComputers" select * from "v_BaselineTargetedComputers"'
+            " where CI_ID = ?",
+            (ci,),
         )
-        (ci,) = conn.execute("select CI_ID from extra").fetchone()
-        conn.execute(
-            "update extra set AssignmentID = AssignmentID + 900000, DeploymentID = 'PS1OVL01',"
-            " OfferID = 'PS1OVL01', NumberTotal = NumberTotal - 1, NumberSuccess = 0"
-        )
-        conn.execute('insert into "v_DeploymentSummary" select * from extra')
     return int(ci)
 
 
@@ -279,8 +279,7 @@ def _collect(connector: Any, request: CollectionRequest) -> dict[str, Counter[st
 def overlap_lab(winrm_site_db: Path, tmp_path: Path) -> Iterator[tuple[Lab, Path, int]]:
     db = tmp_path / "overlap.db"
     ci = _overlapping_copy(winrm_site_db, db)
-    site = SimulatedSite(str(db))
-    running = start_lab(site.site_output, [])
+    running = serve(RecordedSite(record_site(SimulatedSite(str(db)), tmp_path / "rec", clients=0)))
     try:
         yield running, db, ci
     finally:
@@ -288,11 +287,11 @@ def overlap_lab(winrm_site_db: Path, tmp_path: Path) -> Iterator[tuple[Lab, Path
 
 
 def test_overlapping_baseline_deployments_are_not_counted_twice_and_both_connectors_agree(
-    overlap_lab: tuple[Lab, Path, int], simulated: SimulatedSite, password: str
+    overlap_lab: tuple[Lab, Path, int], recording: RecordedSite, password: str
 ) -> None:
     lab, db, ci = overlap_lab
-    before = {r["CI_ID"]: r["Targeted"] for r in json.loads(simulated.site_output("baselines"))}
-    after = {r["CI_ID"]: r["Targeted"] for r in json.loads(SimulatedSite(str(db)).site_output("baselines"))}
+    before = {r["CI_ID"]: r["Targeted"] for r in recording.document("site", "baselines")}
+    after = {r["CI_ID"]: r["Targeted"] for r in json.loads(lab.site_server.output("baselines"))}
     assert after == before and after[ci] > 0
     request = build_request(load_policies(), m.Level.ENHANCED)
     only = CollectionRequest(request.level, {"configuration_item": request.fields["configuration_item"]})

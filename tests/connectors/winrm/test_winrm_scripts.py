@@ -44,3 +44,9 @@ def test_script_stops_on_errors_and_prints_one_json_array(name: str) -> None:
 def test_forbidden_construct_check_catches_win32_product() -> None:
     assert any(re.search(p, "Get-CimInstance Win32_Product", re.IGNORECASE) for p in FORBIDDEN)
     assert any(re.search(p, "iex $x", re.IGNORECASE) for p in FORBIDDEN)
+
+
+@pytest.mark.parametrize("name", script_names())
+def test_script_names_itself_in_its_header_line(name: str) -> None:
+    # The loopback endpoint (and a capture) find a script's recorded document by this name.
+    assert load_script(name).splitlines()[0] == f"# sccm-cep-script: {name}"

@@ -1,6 +1,8 @@
 """HTTP server on 127.0.0.1 speaking enough WS-Management for pywinrm (WinRS) and pypsrp (PSRP via psrpcore).
 
-One listener per simulated host; each host serves the script outputs of ``SimulatedSite`` and can be
+One listener per simulated host; each host answers a script by the name in its header line with a
+recorded document (``record.RecordedSite``: a recording built offline, or a real site's capture),
+never by reading the script's code, and can be
 told to fail: ``auth`` (401), ``fault`` (WS-Man fault), ``hang`` (never finishes), ``drop`` (closes the
 connection), ``badjson`` (prints broken JSON).
 """
@@ -8,6 +10,7 @@ connection), ``badjson`` (prints broken JSON).
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 import uuid
@@ -20,8 +23,6 @@ from typing import Any
 from psrpcore import ServerPipeline, ServerRunspacePool, StreamType
 from psrpcore._payload import PSRPPayload
 from psrpcore.types import PSInvocationState
-
-from sccm_cep_connectors.winrm.scripts import load_script, script_names
 
 __all__ = ["Host", "Lab", "start_lab"]
 
@@ -37,11 +38,13 @@ FAULTS = ("auth", "fault", "hang", "drop", "badjson")
 USER, PASSWORD = "cep-reader", "loopback-Pa55word"
 
 
+_HEADER = re.compile(r"\A\s*# sccm-cep-script: (\w+)\s*$", re.MULTILINE)
+
+
 def _script_name(text: str) -> str | None:
-    for name in script_names():
-        if text.strip() == load_script(name).strip():
-            return name
-    return None
+    """The script's name from its header line (``# sccm-cep-script: NAME``); the rest is not read."""
+    found = _HEADER.match(text)
+    return found[1] if found else None
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What each collection script would print on the simulated site server and clients, read from a synthetic site."""
+"""What each collection script would print on a simulated site server and its clients, computed from a
+synthetic site's database: the source ``record.record_site`` builds recordings from, offline."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ def _queried_class(script: str, first_property: str) -> str:
 
 def _iso(value: Any) -> str | None:
     return None if value is None else str(value).replace(" ", "T")[:19]
+
+
+class _Row(dict[str, Any]):
+    """A database row whose missing columns read as None."""
+
+    def __init__(self, row: sqlite3.Row) -> None:
+        super().__init__(zip(row.keys(), tuple(row), strict=True))
+
+    def __missing__(self, key: str) -> None:
+        return None
 
 
 class SimulatedSite:
@@ -146,17 +157,19 @@ class SimulatedSite:
                 " group by 1"
             )
         )
-        # The largest NumberTargeted of a baseline's deployments, as baselines.ps1 takes it.
+        # SMS_ConfigurationBaselineInfo.AssignedCount: computers targeted, each counted once.
         targets = dict(
             self._rows(
-                'select CI_ID, max(NumberTotal) from "v_DeploymentSummary" where FeatureType = 6 group by 1'
+                'select CI_ID, count(distinct ResourceID) from "v_BaselineTargetedComputers" group by 1'
             )
         )
-        states: dict[int, dict[str, int]] = defaultdict(dict)
+        # ActivatedCount, ComplianceCount, NonComplianceCount, FailureCount: the provider's summary
+        # of the per-client compliance rows (states 1, 2 and 4; every report counts as evaluated).
+        states: dict[int, dict[int, int]] = defaultdict(dict)
         for ci, state, n in self._rows(
             'select CI_ID, ComplianceState, count(*) from "v_CICurrentComplianceStatus" group by 1, 2'
         ):
-            states[ci][str(state)] = n
+            states[ci][int(state)] = n
         return [
             {
                 "CI_ID": r["CI_ID"],
@@ -165,7 +178,10 @@ class SimulatedSite:
                 "DateCreated": _iso(r["DateCreated"]),
                 "RuleCount": rules.get(r["CI_ID"], 0),
                 "Targeted": targets.get(r["CI_ID"], 0),
-                "States": states.get(r["CI_ID"], {}),
+                "Evaluated": sum(states[r["CI_ID"]].values()),
+                "Compliant": states[r["CI_ID"]].get(1, 0),
+                "NonCompliant": states[r["CI_ID"]].get(2, 0),
+                "Failed": states[r["CI_ID"]].get(4, 0),
             }
             for r in self._rows(
                 'select * from "v_ConfigurationItems" where CIType_ID = 2 and IsLatest = 1'
@@ -180,8 +196,13 @@ class SimulatedSite:
         return json.dumps(data, separators=(",", ":"))
 
     def _inventory(self, rid: int) -> list[dict[str, Any]]:
-        def rows(view: str) -> list[sqlite3.Row]:
-            return self._rows(f'select * from "{view}" where ResourceID = ?', rid)
+        def rows(view: str) -> list[_Row]:
+            # A site profile may lack a view or a column; the client's WMI is read as if the
+            # value were unknown there too, so both connectors see the same site.
+            try:
+                return [_Row(r) for r in self._rows(f'select * from "{view}" where ResourceID = ?', rid)]
+            except sqlite3.OperationalError:
+                return []
 
         version, client_id = self._rows(
             'select Client_Version0, SMS_Unique_Identifier0 from "v_R_System" where ResourceID = ?', rid
