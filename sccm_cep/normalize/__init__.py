@@ -8,11 +8,13 @@ None and hostile text without raising, and cuts overlong input before parsing it
 
 from __future__ import annotations
 
-from sccm_cep.normalize.cpu import cpu_family
+from sccm_cep.normalize.cpu import cpu_family, cpu_model
 from sccm_cep.normalize.hardware import (
     FORM_FACTORS,
     chassis_name,
     form_factor,
+    hardware_model_name,
+    hardware_vendor,
     hypervisor,
     model_family,
 )
@@ -44,7 +46,10 @@ __all__ = [
     "chassis_name",
     "clean_version",
     "cpu_family",
+    "cpu_model",
     "form_factor",
+    "hardware_model_name",
+    "hardware_vendor",
     "hypervisor",
     "major_minor",
     "model_family",

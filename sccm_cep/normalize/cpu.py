@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from sccm_cep.normalize._text import bounded, strip_marks
 
-__all__ = ["UNKNOWN_CPU", "cpu_family"]
+__all__ = ["UNKNOWN_CPU", "cpu_family", "cpu_model"]
 
 #: The family of a processor the rules do not recognize.
 UNKNOWN_CPU = "other"
@@ -73,6 +73,67 @@ def _clean(text: str) -> list[str]:
     while words and words[-1] in ("-", "|", ","):
         words.pop()
     return words
+
+
+def cpu_model(name: str | None) -> str | None:
+    """The processor model of ``name`` in one spelling, built from recognized words only;
+    "other" when the family is unknown or any word is not a processor word; None when missing.
+
+    "Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz" → "Intel Xeon Gold 6338",
+    "13th Gen Intel(R) Core(TM) i7-1365U" → "13th Gen Intel Core i7-1365U",
+    "Intel(R) Xeon(R) Gold 6338 (Beatrix Halloway)" → "other" (a closed set, like the family).
+    """
+    text = bounded(name, _MAX_INPUT)
+    if text is None:
+        return None
+    return _model(text)
+
+
+@lru_cache(maxsize=4096)
+def _model(text: str) -> str | None:
+    words = _clean(text)
+    if not words:
+        return None
+    if _family(text) == UNKNOWN_CPU:
+        return UNKNOWN_CPU
+    out: list[str] = []
+    for word in words:
+        low = word.casefold()
+        if low in _MODEL_WORDS:
+            out.append(_MODEL_WORDS[low])
+        elif _MODEL_NUMBER.fullmatch(low) or _GEN_WORD.fullmatch(low):
+            out.append(_number(low))
+        else:
+            return UNKNOWN_CPU
+    return " ".join(out)
+
+
+def _number(low: str) -> str:
+    """ "13th", "i7-1365U", "E5-2680", "6338": ordinals and tier prefixes in lower case."""
+    if _GEN_WORD.fullmatch(low):
+        return low
+    if re.match(r"[im][3579]-", low):
+        return low[:3] + low[3:].upper()
+    return low.upper()
+
+
+# The words a processor name is made of, in their canonical spelling.
+_MODEL_WORDS: dict[str, str] = {
+    w.casefold(): w
+    for w in (
+        "Intel", "Core", "Core2", "Xeon", "Celeron", "Pentium", "Atom", "Ultra", "Gen", "Gold",
+        "Silver", "Bronze", "Platinum", "Max", "Phi", "Duo", "Quad", "Solo", "Extreme", "AMD",
+        "Ryzen", "PRO", "Threadripper", "AI", "HX", "EPYC", "Athlon", "Opteron", "Phenom", "II",
+        "Turion", "Sempron", "FX", "Qualcomm", "Snapdragon", "X", "Elite", "Plus", "Microsoft",
+        "SQ1", "SQ2", "SQ3", "Oryon", "Silver", "Mobile", "3", "5", "7", "9", "2", "v2", "v3",
+        "v4", "v5", "v6", "v7", "-",
+    )
+}  # fmt: skip
+# A model number: "i7-1365U", "6338", "5318Y", "E5-2680", "W-2245", "N4020", "X1E80100", "Z1".
+_MODEL_NUMBER = re.compile(
+    r"(?:i[3579]|m[357]|e[357]?|w[3579]?|d|a(?:4|6|8|9|10|12)|fx|e[12])-[0-9]{3,5}[a-z]{0,3}[0-9]?"
+    r"|[a-z]{0,2}[0-9]{3,5}[a-z]{0,3}[0-9]?|[a-z][0-9][a-z][0-9]{5}|z[0-9]|sq[0-9]"
+)
 
 
 def _ordinal(n: int) -> str:

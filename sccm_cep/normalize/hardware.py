@@ -18,6 +18,8 @@ __all__ = [
     "chassis_codes",
     "chassis_name",
     "form_factor",
+    "hardware_model_name",
+    "hardware_vendor",
     "hypervisor",
     "model_family",
 ]
@@ -118,6 +120,53 @@ def _field(raw: str | None) -> str | None:
         return None
     folded = fold(strip_marks(text))
     return None if folded in _catalog().placeholders else folded
+
+
+def hardware_vendor(manufacturer: str | None) -> str | None:
+    """The maker's canonical name when the publisher catalog knows it ("Dell Inc." → "Dell");
+    "other" for any maker it does not know (a closed set: the raw string can name a person or
+    the customer); None when missing or an SMBIOS placeholder ("To Be Filled By O.E.M.")."""
+    if _field(manufacturer) is None:
+        return None
+    return catalog_publisher(manufacturer) or UNKNOWN_MODEL_FAMILY
+
+
+def hardware_model_name(manufacturer: str | None, model: str | None) -> str | None:
+    """The model as reported (spaces collapsed) when every word of it is a model word: a
+    product line of its maker, a model number ("5440", "G10", "R650", "21HD0045GE", "2-in-1")
+    or a descriptor ("Notebook", "Small Form Factor PC"); "other" for a model with any other
+    word, or of a maker the catalog does not know (the raw string can name a person); None
+    when missing or a placeholder."""
+    text = bounded(model, _MAX_INPUT)
+    if text is None or _field(text) is None:
+        return None
+    return _model_name(bounded(manufacturer, _MAX_INPUT), " ".join(text.split()))
+
+
+@lru_cache(maxsize=4096)
+def _model_name(manufacturer: str | None, model: str) -> str:
+    maker = _field(manufacturer)
+    vendor = catalog_publisher(manufacturer) if manufacturer else None
+    if vendor is None and _hypervisor(maker, _field(model)) is None:
+        return UNKNOWN_MODEL_FAMILY
+    known = {w for _, words in _catalog().lines.get(vendor or "", ()) for w in words}
+    known |= {fold(vendor or "")}
+    for word in fold(strip_marks(model)).split():
+        word = word.strip("(),")
+        if word in known or word in _MODEL_WORDS or _MODEL_NUMBER.fullmatch(word):
+            continue
+        return UNKNOWN_MODEL_FAMILY
+    return model
+
+
+_MODEL_NUMBER = re.compile(r"(?=[a-z0-9,.-]*[0-9])[a-z0-9][a-z0-9,.-]{0,15}")
+_MODEL_WORDS = frozenset(
+    ("notebook", "laptop", "pc", "desktop", "mini", "micro", "tower", "small", "form", "factor",
+     "sff", "usff", "mt", "dm", "aio", "all-in-one", "workstation", "pro", "plus", "max", "ultra",
+     "gen", "studio", "x360", "thin", "client", "convertible", "tablet", "detachable", "rack",
+     "server", "edition", "touch", "mobile", "series", "virtual", "machine", "platform", "vmware",
+     "hp", "hpe", "dell", "lenovo", "microsoft", "surface", "laptop", "book", "go", "se", "g")
+)  # fmt: skip
 
 
 def hypervisor(manufacturer: str | None, model: str | None) -> str | None:

@@ -35,7 +35,8 @@ def major_minor(version: str | None) -> str | None:
     """The first two numeric components of ``version``, as written; None without digits.
 
     "120.0.6099.130" → "120.0", "23.01" → "23.01", "v2" → "2", "14.38.33135.0" → "14.38",
-    "1.2.3.4.5.6" → "1.2", "2.0b3" → "2.0", "Version 2.1" → "2.1", "" → None.
+    "1.2.3.4.5.6" → "1.2", "2.0b3" → "2.0", "Version 2.1" → "2.1", "" → None; a number that
+    is not a version gives None: "192.168.77.201", "0171.5550134", "20240115123.1".
     """
     text = bounded(version, _MAX_INPUT)
     if text is None:
@@ -47,7 +48,27 @@ def major_minor(version: str | None) -> str | None:
     if match is None:
         return None
     parts = match.group().split(".")
+    if not _plausible(parts):
+        return None
     return ".".join(parts[:2])
+
+
+#: Longest component kept: real major and minor versions have at most five digits ("2024",
+#: "33135"); seven digits are more likely a phone, personnel or ticket number.
+MAX_COMPONENT = 5
+
+
+def _plausible(parts: list[str]) -> bool:
+    """Whether the numeric run reads as a version, not as a number that carries data: no
+    kept component longer than ``MAX_COMPONENT`` digits ("0171.5550134"), and not four parts
+    that make an IPv4 address ("192.168.77.201": parts up to 255, a major of 10 or more, not
+    ending in .0; "1.2.10.6" and "10.0.0.0" stay versions)."""
+    head = parts[:2]
+    if any(len(p) > MAX_COMPONENT for p in head):
+        return False
+    if len(parts) == 4 and all(len(p) <= 3 and int(p) <= 255 for p in parts):
+        return not (int(parts[0]) >= 10 and parts[3] != "0")
+    return True
 
 
 def clean_version(version: str | None) -> str | None:

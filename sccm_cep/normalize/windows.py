@@ -121,7 +121,24 @@ def _release(caption: str | None, version: str | None) -> OsRelease:
 
     edition = None if is_nt_caption else _edition(words, cat)
     display = f"{family} {release}" if release else family
-    return OsRelease(family, release, str(build) if build is not None else None, edition, display)
+    # The build is a closed vocabulary too: only a build the catalog knows is reported, so a
+    # version column cannot carry arbitrary digits out ("10.0.4155512").
+    known = build is not None and build in _known_builds()
+    return OsRelease(family, release, str(build) if known else None, edition, display)
+
+
+@lru_cache(maxsize=1)
+def _known_builds() -> frozenset[int]:
+    cat = _catalog()
+    return frozenset(
+        (
+            *cat.client_releases,
+            *cat.server_products,
+            *cat.server_releases,
+            *cat.hci_releases,
+            *cat.legacy_builds,
+        )
+    )
 
 
 def _parse_version(text: str | None) -> tuple[str | None, int | None]:

@@ -38,7 +38,9 @@ __all__ = [
     "Finding",
     "find_identifiers",
     "has_identifier",
+    "identifier_spans",
     "normalize_for_detection",
+    "phone_spans",
 ]
 
 #: Longer names are not scanned but withheld outright: no real product name is this long.
@@ -66,6 +68,10 @@ _TLDS = _INTERNAL_TLDS | frozenset(
      "hr", "ua", "ar", "cl", "cloud", "online", "tech", "site", "dev", "xyz", "top", "cc",
      "biz", "name", "pro", "edu")
 )  # fmt: skip
+#: The suffix tables, shared with the free-text scrubber.
+INTERNAL_TLDS = _INTERNAL_TLDS
+TLDS = _TLDS
+
 # Dotted product names that read like host names ("ASP.NET" is a framework, not a host).
 _NOT_HOSTS = frozenset(("asp.net", "vb.net", "ado.net", "paint.net", "dot.net", "f#.net"))
 _VERSION_WORDS = frozenset(("v", "ver", "version", "build", "release", "rev", "update"))
@@ -167,6 +173,8 @@ def _host(m: re.Match[str]) -> bool:
     folded = [label.casefold() for label in labels]
     if ".".join(folded) in _NOT_HOSTS:
         return False
+    if _any_tld_host(labels):
+        return True
     for end in range(len(labels), 1, -1):
         last = folded[end - 1]
         if last not in _TLDS or folded[end - 2].isdigit():
@@ -176,6 +184,38 @@ def _host(m: re.Match[str]) -> bool:
         if end == len(labels) or end >= 3 or last in _INTERNAL_TLDS:
             return True
     return False
+
+
+def _any_tld_host(labels: list[str]) -> bool:
+    """A host under a suffix not in ``_TLDS`` (".shop", ".freight": there are over a thousand):
+    written in lower case like DNS names (namespaces such as "System.Net.Http" are not), the
+    last label letters only and not a file extension, with three labels or more, or two where
+    the first carries a hyphen or a digit ("tms-04.shop")."""
+    last = labels[-1]
+    if (
+        not (2 <= len(last) <= 24 and last.isascii() and last.isalpha())
+        or last.casefold() in _FILE_EXTENSIONS
+    ):
+        return False
+    if any(label != label.casefold() for label in labels):
+        return False
+    if not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        return False
+    return len(labels) >= 3 or any(c == "-" or c.isdigit() for c in labels[0])
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# Lower-case dotted names ending in one of these are files, not hosts ("setup-x64.exe").
+_FILE_EXTENSIONS = frozenset(
+    ("exe", "msi", "msp", "msu", "msix", "appx", "cab", "dll", "sys", "inf", "cat", "ocx", "bat",
+     "cmd", "ps", "psm", "vbs", "js", "jse", "wsf", "py", "pl", "rb", "sh", "jar", "war", "zip",
+     "rar", "gz", "tgz", "bz", "xz", "iso", "img", "wim", "vhd", "vhdx", "txt", "log", "md",
+     "rst", "csv", "json", "xml", "yaml", "yml", "ini", "cfg", "conf", "config", "reg", "pdf",
+     "doc", "docx", "xls", "xlsx", "xlsm", "ppt", "pptx", "htm", "html", "css", "png", "jpg",
+     "jpeg", "gif", "svg", "ico", "mp", "mp3", "mp4", "avi", "wav", "db", "sqlite", "mdb", "bak",
+     "old", "tmp", "dat", "bin", "lnk", "url", "net", "x", "rc", "beta", "alpha", "final", "lts",
+     "esr", "dev", "preview", "release", "stable", "core", "app", "exe")
+)  # fmt: skip
 
 
 def _iban(m: re.Match[str]) -> bool:
@@ -217,6 +257,56 @@ def _luhn(digits: str) -> bool:
 
 
 _HEX = "[0-9A-Fa-f]"
+
+_ROLES = (
+    "WKS|WS|PC|NB|LT|LAP|DT|DSK|SRV|SVR|SERVER|VDI|DC|SQL|FS|APP|WEB|EXCH|CTX|HV|ESX|VM|TS"
+    "|RDS|PRN|KIOSK|MP|DP|SUP|SCCM|CM"
+)
+_YEAR_SUFFIX = re.compile(r"[-_]?(?:19|20)[0-9]{2}(?:R2)?", re.IGNORECASE)
+
+
+def netbios_role(m: re.Match[str]) -> bool:
+    """A role-style computer name, not a product and year ("SQL2019", "WS2022")."""
+    return not _YEAR_SUFFIX.fullmatch(m.group("rest"))
+
+
+def _street(m: re.Match[str]) -> bool:
+    return not any(w in _NOT_STREETS for w in m.group().casefold().split())
+
+
+_NOT_STREETS = frozenset(("update", "version", "build", "service", "pack", "edition", "release"))
+
+#: Role-style computer names: WKS-0A1B2C, SRV-SQL01, NYC-WKS-0042, KMF-LT-00917, DC01.
+NETBIOS_ROLE = re.compile(
+    rf"(?<![\w-])(?:[A-Za-z]{{2,6}}[-_])?(?:{_ROLES})"
+    r"(?P<rest>[-_][A-Za-z0-9-]*[0-9][A-Za-z0-9-]*|[0-9]{2,}[A-Za-z0-9-]*)(?![\w-])",
+    re.IGNORECASE,
+)
+#: Service-desk tickets: ServiceNow-style numbers, or a number after "ticket", "case" ...
+TICKET = re.compile(
+    r"(?<![^\W_])(?:INC|REQ|RITM|CHG|PRB|SCTASK|CTASK|TASK|CS|SR|WO)[0-9]{5,10}(?![^\W_])"
+    r"|(?<![^\W_])(?:ticket|case|incident|request|issue|call)\s*(?:no\.?|number|nr\.?|id)?\s*[:#]?\s*"
+    r"[A-Z]{0,10}-?[0-9]{3,12}(?![0-9])",
+    re.IGNORECASE,
+)
+#: Serial numbers and asset tags named as such ("SN 7XQ4K93", "Service Tag: 5CG2417QXT").
+SERIAL = re.compile(
+    r"(?<![^\W_])(?:S/?N|serial(?:\s*(?:no\.?|number|nr\.?))?|service\s*tag|asset(?:\s*tag)?|tag)"
+    r"(?:\s*[:#]\s*|\s+)(?=[A-Z-]*[0-9])[A-Z0-9-]{5,24}(?![^\W_])",
+    re.IGNORECASE,
+)
+#: Street addresses: a number and a name before a street word, or a German/Dutch street
+#: name ending in -straße/-weg/... before a number, or a French "12 rue ...".
+STREET = re.compile(
+    r"(?<![^\W_])[0-9]{1,5}[A-Za-z]?,?\s{1,3}(?:[^\W\d_][\w'.-]{0,40}\s{1,3}){1,3}"
+    r"(?:street|st|road|rd|lane|ln|avenue|ave|boulevard|blvd|drive|dr|way|court|ct|place|pl"
+    r"|terrace|close|square|sq|crescent|parkway|pkwy|highway|hwy|row|mews|gardens)\b\.?"
+    r"|(?<![^\W_])[^\W\d_]\w{0,40}(?:stra(?:ß|ss)e|str\.|weg|gasse|allee|platz|straat|laan|gracht|plein)"
+    r"\s+[0-9]{1,4}[a-z]?(?![0-9])"
+    r"|(?<![^\W_])[0-9]{1,4}(?:\s*(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|chemin|allée|place|quai|impasse)"
+    r"\s+[^\W\d_]",
+    re.IGNORECASE,
+)
 
 #: Patterns the free-text scrubber (``scrub``) uses too: one definition for both.
 SID = re.compile(r"(?<![\w-])S-1-[0-9]{1,3}(?:-[0-9]{1,14}){1,15}(?![0-9])", re.IGNORECASE)
@@ -309,6 +399,10 @@ _DETECTORS: tuple[_Detector, ...] = (
         re.compile(r"(?<![\w.@-])[^\W_][\w-]{0,62}(?:\.[\w-]{1,63}){1,127}"),
         _host,
     ),
+    _Detector("host", NETBIOS_ROLE, netbios_role),
+    _Detector("ticket", TICKET),
+    _Detector("serial", SERIAL),
+    _Detector("address", STREET, _street),
     _Detector(
         "host",
         # Names Windows and clouds generate: DESKTOP-4K2JR8L, LAPTOP-AB12CD34, WIN-3O8PU6C4ULN.
@@ -353,18 +447,71 @@ def _scan(text: str, form: str) -> Iterator[Finding]:
 
 
 def _phone(text: str) -> str | None:
-    """A phone number in ``text``: one valid in a known region, or one that merely could be
-    a number but is written like one (with a "+" country code, or NANP-grouped)."""
+    spans = phone_spans(text, first=True)
+    return text[spans[0][0] : spans[0][1]] if spans else None
+
+
+def phone_spans(text: str, *, first: bool = False) -> list[tuple[int, int]]:
+    """Where ``text`` has a phone number: one valid in a known region, or one that merely could
+    be a number but is written like one (with a "+" country code, or NANP-grouped).
+
+    The matcher runs only on candidate runs of digits and separators (bounded length), so a
+    long text of digits costs time in proportion to its length."""
+    found: list[tuple[int, int]] = []
+    checked = 0
+    for candidate in _PHONE_CANDIDATE.finditer(text):
+        if sum(c.isdigit() for c in candidate.group()) < 7:
+            continue
+        # The matcher sees a little context too: "2024-03-15 18:00" is a time, not a number.
+        offset = max(0, candidate.start() - _PHONE_CONTEXT)
+        window = text[offset : candidate.end() + _PHONE_CONTEXT]
+        checked += 1
+        if checked > PHONE_BUDGET:
+            # Past the budget a text is hostile or a dump of numbers: fail closed.
+            found.append((candidate.start(), candidate.end()))
+            continue
+        for start, end in _phones_in(window):
+            found.append((offset + start, offset + end))
+            if first:
+                return found
+    return found
+
+
+#: Candidate runs checked with the phone number matcher per text; any further one with seven
+#: digits or more counts as a phone number unchecked (the matcher costs about a millisecond).
+PHONE_BUDGET = 128
+_PHONE_CONTEXT = 8
+
+
+@lru_cache(maxsize=4096)
+def _phones_in(text: str) -> tuple[tuple[int, int], ...]:
+    found: list[tuple[int, int]] = []
     for region in PHONE_REGIONS:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            raw = str(match.raw_string)
-            if not _version_like(raw):
-                return raw
+            if not _version_like(str(match.raw_string)):
+                found.append((match.start, match.end))
     for match in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE):
         raw = str(match.raw_string)
         if _PLUS_NUMBER.match(raw) or _NANP.fullmatch(raw):
-            return raw
-    return None
+            found.append((match.start, match.end))
+    return tuple(found)
+
+
+# A run that could hold a phone number: an optional "+" or "(", then digits and separators.
+_PHONE_CANDIDATE = re.compile(r"(?<![0-9])[+(]?[0-9][0-9 ().\-/]{5,28}[0-9](?![0-9])")
+
+
+def identifier_spans(text: str) -> list[tuple[int, int, str]]:
+    """Every identifier in ``text`` as (start, end, kind), all matches of every detector (they
+    may overlap), for the free-text scrubber: the same detectors as for names."""
+    spans: list[tuple[int, int, str]] = []
+    for detector in _DETECTORS:
+        for m in detector.pattern.finditer(text):
+            if detector.check is None or detector.check(m):
+                spans.append((m.start(), m.end(), detector.kind))
+    if sum(c.isdigit() for c in text) >= 7:
+        spans.extend((start, end, "phone") for start, end in phone_spans(text))
+    return spans
 
 
 def _version_like(raw: str) -> bool:

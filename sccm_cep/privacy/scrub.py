@@ -1,15 +1,17 @@
-"""Free-text scrubbing: replaces personal data (paths, accounts, addresses, identifiers, host
-names, phone numbers) in text such as package descriptions with typed placeholders.
+"""Free-text scrubbing: replaces personal data in text such as the feedback comment with
+typed placeholders, in three passes over the text normalized as names are (NFKC, look-alikes
+folded, invisible characters and combining marks gone).
 
-Scrubbers run most specific first (URL and UNC before paths, e-mail before host names, SIDs
-before anything numeric), each replacing its matches with ``<kind>`` so later scrubbers
-cannot see them. Every pattern starts only at the beginning of a run of the characters it
-consumes and has bounded or unambiguous repetition, so the work is linear in the input;
-the input is also cut to a bound before any pattern runs.
+1. Its own patterns, most specific first (URL and UNC before paths, e-mail before host names,
+   SIDs before anything numeric), after checksummed numbers and phone numbers.
+2. The identifier detectors the anonymizer uses on names (``identifiers``): IBAN, card,
+   ticket, serial, street address, host under any suffix, role-style computer names, ...
+3. The closed word rule (``_words``): a capitalized word outside a closed list of common
+   English and product words is a ``<name>``; a long token of letters and digits an ``<id>``.
 
-The scrubber errs towards removing too much: a four-part version whose parts are all
-below 256 ("Greenshot 1.2.10.6") reads as an IPv4 address, unless a version keyword ("v",
-"version", "build", ...) stands right before it or it ends in ".0" without a "/prefix".
+Every pattern has bounded or unambiguous repetition and the input is cut to a bound first.
+The scrubber errs towards removing too much ("Greenshot 1.2.10.6" becomes "<name> <ip>"):
+the admin sees the result and confirms it before it is kept.
 """
 
 from __future__ import annotations
@@ -19,7 +21,21 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sccm_cep.privacy.identifiers import IPV6, MAC, MAC_DOTTED, SID, dotted_mac, ipv6_address
+from sccm_cep.privacy._words import closed_words
+from sccm_cep.privacy.identifiers import (
+    INTERNAL_TLDS,
+    IPV6,
+    MAC,
+    MAC_DOTTED,
+    NETBIOS_ROLE,
+    SID,
+    TLDS,
+    dotted_mac,
+    identifier_spans,
+    ipv6_address,
+    netbios_role,
+    normalize_for_detection,
+)
 
 __all__ = ["KINDS", "scrub", "scrub_findings"]
 
@@ -45,20 +61,10 @@ _SEG = rf"{_SEG_CHAR}+"
 _PATH_TAIL = rf"(?:{_SEG}(?:\x20[A-Z\u00C0-\u00DE]{_SEG_CHAR}*){{0,2}})?"
 _PATH_BODY = rf"(?:{_SEG}(?:\x20{_SEG})*[\\/])*{_PATH_TAIL}"
 
-# Internal-only suffixes: a name ending in one is a host even inside a longer dotted token.
-_INTERNAL_TLDS = frozenset(
-    ("local", "lan", "corp", "internal", "ad", "intra", "intranet", "home", "localdomain",
-     "priv", "private", "domain")
-)  # fmt: skip
-# Public suffixes common in host names. Deliberately not every TLD: ".md", ".sh", ".py",
-# ".ps", ".rs" and the like are far more often file extensions in this kind of text.
-_TLDS = _INTERNAL_TLDS | frozenset(
-    ("com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "io", "co", "us", "uk",
-     "de", "fr", "nl", "be", "ch", "at", "it", "es", "se", "no", "dk", "fi", "ie", "ca", "au",
-     "nz", "jp", "cn", "kr", "in", "br", "mx", "ru", "cz", "sk", "hu", "ro", "bg", "gr", "tr",
-     "za", "il", "ae", "sg", "hk", "tw", "eu", "lu", "pt", "lt", "lv", "ee", "is", "pl", "si",
-     "hr", "ua", "ar", "cl", "cloud", "online", "tech", "site", "dev")
-)  # fmt: skip
+# Host suffixes: the identifier detector's tables (internal-only ones, and public suffixes
+# common in host names; ".md", ".sh", ".py" and the like are more often file extensions).
+_INTERNAL_TLDS = INTERNAL_TLDS
+_TLDS = TLDS
 # Dotted product and vendor names that look like host names but are not personal.
 _NOT_HOSTS = frozenset(
     ("asp.net", "vb.net", "ado.net", "paint.net", "dot.net", "amazon.com", "salesforce.com")
@@ -174,18 +180,7 @@ def _fqdn(m: re.Match[str], placeholder: str) -> str | None:
 
 
 _MAX_HOST_NAME = 253
-_YEAR_SUFFIX = re.compile(r"[-_]?(?:19|20)[0-9]{2}(?:R2)?", re.IGNORECASE)
 
-
-def _netbios(m: re.Match[str], placeholder: str) -> str | None:
-    # "SQL2019", "WS2022": a product and year, not a computer.
-    return None if _YEAR_SUFFIX.fullmatch(m.group("rest")) else placeholder
-
-
-_ROLES = (
-    "WKS|WS|PC|NB|LT|LAP|DT|DSK|SRV|SVR|SERVER|VDI|DC|SQL|FS|APP|WEB|EXCH|CTX|HV|ESX|VM|TS"
-    "|RDS|PRN|KIOSK|MP|DP|SUP|SCCM"
-)
 
 _SCRUBBERS: tuple[_Scrubber, ...] = (
     _Scrubber(
@@ -275,20 +270,23 @@ _SCRUBBERS: tuple[_Scrubber, ...] = (
         # Names Windows and clouds generate: DESKTOP-4K2JR8L, LAPTOP-AB12CD34, WIN-3O8PU6C4ULN.
         re.compile(r"(?<![\w-])(?:DESKTOP|LAPTOP|WIN|MININT|EC2AMAZ)-[A-Z0-9]{5,15}(?![\w-])"),
     ),
-    _Scrubber(
-        "host",
-        # Role-style names: WKS-0A1B2C, SRV-SQL01, NYC-WKS-0042, DC01.
-        re.compile(
-            rf"(?<![\w-])(?:[A-Za-z]{{2,6}}[-_])?(?:{_ROLES})"
-            r"(?P<rest>[-_][A-Za-z0-9-]*[0-9][A-Za-z0-9-]*|[0-9]{2,}[A-Za-z0-9-]*)(?![\w-])",
-            re.IGNORECASE,
-        ),
-        _netbios,
-    ),
+    _Scrubber("host", NETBIOS_ROLE, lambda m, placeholder: placeholder if netbios_role(m) else None),
 )
 
-#: Every kind of personal data the scrubber recognizes, in the order it runs.
-KINDS: tuple[str, ...] = tuple(dict.fromkeys(s.kind for s in _SCRUBBERS))
+# The identifier detectors' kinds as the scrubber names them.
+_DETECTED_AS = {"ipv4": "ip", "ipv6": "ip", "upn": "email", "profile_path": "path"}
+_DETECTED_KINDS = ("iban", "card", "ticket", "serial", "address")
+#: Every kind of personal data the scrubber recognizes, in the order it runs: its own patterns,
+#: then the identifier detectors the anonymizer uses on names, then the closed word rule
+#: (``name``: a capitalized word not in the word list; ``id``: a long token of letters and
+#: digits; ``number``: seven digits or more).
+KINDS: tuple[str, ...] = (
+    *dict.fromkeys(s.kind for s in _SCRUBBERS),
+    *_DETECTED_KINDS,
+    "name",
+    "id",
+    "number",
+)
 _PLACEHOLDERS = frozenset(f"<{kind}>" for kind in KINDS)
 
 
@@ -299,12 +297,16 @@ def _prepare(text: str, bound: int) -> str:
         # Do not split a token at the cut: half an e-mail address would not be recognized.
         space = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
         text = cut[:space] if space > bound // 2 else cut
-    # NFKC folds look-alikes such as full-width "＠" and digits into what the patterns expect.
+    # NFKC folds full-width "＠" and digits into what the patterns expect; the detectors' own
+    # normalization also folds Cyrillic and Greek look-alikes and drops combining marks.
     text = unicodedata.normalize("NFKC", text.translate(_TRANSLATE))
-    return " ".join(text.split())
+    return normalize_for_detection(text)
 
 
 def _run(text: str, counts: dict[str, int]) -> str:
+    # Checksummed numbers and phone numbers first: the patterns below would take a card's
+    # last groups for a phone number and leave the rest.
+    text = _detected(text, counts, only=_NUMBERS_FIRST)
     for scrubber in _SCRUBBERS:
         placeholder = f"<{scrubber.kind}>"
         check = scrubber.check or _plain
@@ -322,7 +324,38 @@ def _run(text: str, counts: dict[str, int]) -> str:
             return result
 
         text = scrubber.pattern.sub(replace, text)
-    return text
+    return closed_words(_detected(text, counts), counts)
+
+
+_PLACEHOLDER = re.compile(r"<[a-z]+>")
+
+
+_NUMBERS_FIRST = frozenset(("iban", "card", "phone"))
+
+
+def _detected(text: str, counts: dict[str, int], only: frozenset[str] | None = None) -> str:
+    """``text`` with what the identifier detectors find (of the kinds in ``only``, default all)
+    replaced, longest first where spans overlap; a span touching a placeholder takes all of
+    it, so none is left half."""
+    holders = [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+    spans = []
+    for start, end, kind in identifier_spans(text):
+        if only is not None and kind not in only:
+            continue
+        for h_start, h_end in holders:
+            if h_start < end and start < h_end:
+                start, end = min(start, h_start), max(end, h_end)
+        spans.append((start, end, _DETECTED_AS.get(kind, kind)))
+    out: list[str] = []
+    done = 0
+    for start, end, kind in sorted(spans, key=lambda s: (s[0], s[0] - s[1])):
+        if start < done:
+            continue
+        out += [text[done:start], f"<{kind}>"]
+        counts[kind] = counts.get(kind, 0) + 1
+        done = end
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _truncate(text: str, max_length: int) -> str:

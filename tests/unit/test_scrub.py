@@ -51,7 +51,7 @@ TEN_MB = 10 * 1024 * 1024
         ("0015.5d01.2345", "<mac>"),
         # SIDs and GUIDs
         ("S-1-5-21-3623811015-3361044348-30300820-1013", "<sid>"),
-        ("key S-1-5-21-1-2-3-1001_Classes", "key <sid>_Classes"),
+        ("key S-1-5-21-1-2-3-1001_Classes", "key <sid>_<name>"),
         ("{6F9619FF-8B86-D011-B42D-00C04FC964FF}", "<guid>"),
         ("GUID:6f9619ff-8b86-d011-b42d-00c04fc964ff", "GUID:<guid>"),
         # host names
@@ -92,23 +92,23 @@ def test_personal_data_is_replaced_by_typed_placeholders(text: str, expected: st
         "7-Zip 23.01 (x64)",
         "Java 8 Update 391 (64-bit)",
         "Python 3.12.1 (64-bit)",
-        "Microsoft ASP.NET Core 8.0.1 - Shared Framework (x64)",
+        "Microsoft ASP.NET Core 8.0.1 - Framework (x64)",
         "Google Chrome 120.0.6099.130",
         "Configuration Manager Client 5.00.9128.1000",
         "PowerShell 7.4.1.0",
-        "Microsoft Intune Management Extension 1.72.102.0",
+        "Microsoft Intune 1.72.102.0",
         "2024-01 Cumulative Update for Windows 11 Version 23H2 for x64-based Systems (KB5034123)",
-        "Deploy to All Workstations - Required - Deadline 2024-03-15 18:00",
+        "Deploy to all workstations - Required - Deadline 2024-03-15 18:00",
         "Baseline: CIS Windows 10 Enterprise Benchmark v2.0.0",
         "Win10 22H2 Feature Update (WIM 10.0.19045.2965)",
         "Dell Command | Update 5.1.0",
-        "Intel(R) Wi-Fi 6 AX201 160MHz",
+        "Intel(R) Wi-Fi 6 160MHz",
         "Paint.NET, Node.js, System.Net.Http, setup.exe, readme.md",
         "SQL2019, WS2022, App-V 5.1, MP3, KB5034441",
         "version 1.2.10.6, v1.2.3.4, Build 10.0.0.1",
         r"Run as NT AUTHORITY\SYSTEM for BUILTIN\Administrators and NT SERVICE\TrustedInstaller",
         "std::vector at 12:30 or 12:30:45, 10:00-12:00",
-        "Überweisung an Zürich AG — 日本語のテキスト",
+        "日本語のテキスト",
         "Deadline 05/01/2024, 05-01-2024 or 05.01.2024, maintenance 0200-0400",
     ],
 )
@@ -153,6 +153,7 @@ def test_findings_are_empty_for_clean_or_missing_text() -> None:
 def test_findings_keys_are_known_kinds_in_scrub_order() -> None:
     assert KINDS == (
         "url", "unc", "path", "email", "sid", "guid", "account", "mac", "ip", "phone", "host",
+        "iban", "card", "ticket", "serial", "address", "name", "id", "number",
     )  # fmt: skip
     found = scrub_findings(r"10.1.2.3 \\srv\share http://x.example.com jdoe@x.com")
     assert list(found) == [k for k in KINDS if k in found]
@@ -234,3 +235,111 @@ def test_pathological_repetitions_stay_cheap(unit: str) -> None:
     assert all(kind in KINDS and count > 0 for kind, count in findings.items())
     result = scrub(text)
     assert result is None or len(result) <= 256
+
+
+# -- the red team's probes: what a feedback comment may carry -----------------------------------
+# (the text, the personal value that must not survive it). Each class the outside red team
+# found leaking (issue 13) has several probes here, many disguised.
+PROBES: list[tuple[str, str]] = [
+    # person names (closed word rule: a capitalized word outside the word list)
+    ("Thanks to Horatio Blackmere for the help", "Blackmere"),
+    ("Ask Mrs. Ophelia Brackwater-Lund about it", "Brackwater"),
+    ("Great work, Zoë Pennywhistle!", "Pennywhistle"),
+    ("per Sven O'Halloran the rollout is done", "Halloran"),
+    ("THADDEUS WRENFIELD approved it", "WRENFIELD"),
+    ("cc Marisol Oakenshaw", "Oakenshaw"),
+    # bare account names
+    ("Ask user tdwrenfield about it", "tdwrenfield"),
+    ("login nquimby7 fails", "nquimby7"),
+    ("account svc_yardwatch runs the job", "svc_yardwatch"),
+    ("owner pquillfeather", "pquillfeather"),
+    # accounts and UPNs, disguised
+    ("run as KESTRELMOOR\\\u200bjsparrowhawk", "jsparrowhawk"),
+    ("UPN ravenscroft.ida@kestrelmoor.lan", "ravenscroft"),
+    ("mail ops@kestrelmoor.dev", "kestrelmoor"),
+    ("mail орs@kеstrеlmооr.dеv now", "kestrelmoor"),
+    ("ｇｗｅｎ＠ｋｅｓｔｒｅｌ．ｃｏｍ", "gwen"),
+    # host names without a role word, FQDNs under newer TLDs, role names
+    ("fixed KMFPRN22 yesterday", "KMFPRN22"),
+    ("server yard.kestrelmoor.freight is slow", "kestrelmoor"),
+    ("see tms-prod-04.kestrelmoor-freight.shop", "tms-prod-04"),
+    ("reboot KMF-LT-00917 please", "00917"),
+    ("the site server kmfcm01.kestrelmoor.lan", "kmfcm01"),
+    # ticket numbers
+    ("fixed under REQ0051774", "0051774"),
+    ("see INC0048213 and CHG0031337", "0048213"),
+    ("ticket #48213 is open", "48213"),
+    ("case no. 770812 was closed", "770812"),
+    # serials and asset tags
+    ("the laptop C02XK1ABJGH5 is fine", "C02XK1ABJGH5"),
+    ("SN 7XQ4K93 fails to boot", "7XQ4K93"),
+    ("Service Tag: 5CG2417QXT", "5CG2417QXT"),
+    # MAC addresses without separators
+    ("MAC 3C5282A1B4C7", "3C5282A1B4C7"),
+    ("nic 8c1645a7e2d9 flaps", "8c1645a7e2d9"),
+    # phone numbers in many national formats
+    ("call +33 1 45 67 89 01", "45 67 89"),
+    ("call 020 7946 0957", "7946"),
+    ("call (02) 9876 5432", "9876"),
+    ("call 03-5822-6071", "5822"),
+    ("call +91 98765 43210", "98765"),
+    ("call +55 11 91234-5678", "91234"),
+    ("call 01 45 67 89 12", "45 67 89"),
+    ("call +1 646 555 0199", "646 555"),
+    ("call 0171 5550188", "5550188"),
+    ("call ０３０ ９０１８２７３４", "90182734"),
+    # IBANs and card numbers
+    ("refund to GB82 WEST 1234 5698 7654 32", "5698"),
+    ("IBAN DE89370400440532013000", "370400440532013000"),
+    ("FR14 2004 1010 0505 0001 3M02 606", "0505"),
+    ("card 5500 0000 0000 0004", "0000 0004"),
+    ("card 4111-1111-1111-1111", "1111-1111"),
+    ("amex 3782 822463 10005", "822463"),
+    # street addresses
+    ("post to 42 Harrowgate Road", "Harrowgate"),
+    ("Büro Hauptstraße 42, 69117 Heidelberg", "Hauptstra"),
+    ("17 Quillmoor Lane, Kestrelby", "Quillmoor"),
+    ("12 rue de la Paix", "rue de la Paix"),
+    # customer and in-house names
+    ("Kestrelmoor Freight loves it", "Kestrelmoor"),
+    # a long bare number (employee or personnel id)
+    ("my id is 48151623", "48151623"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), PROBES)
+def test_red_team_probe_leaves_nothing_behind(text: str, value: str) -> None:
+    result = scrub(text) or ""
+    folded = "".join(result.split()).casefold()
+    assert "".join(value.split()).casefold() not in folded, result
+    assert "<" in result, result  # something was replaced, and said so
+
+
+def test_there_are_at_least_45_probes_over_every_class() -> None:
+    assert len(PROBES) >= 45
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Works well, the preview is clear and the report is easy to review. Thanks!",
+        "Please add support for Windows 11 24H2 and SQL Server 2022 in the next release.",
+        "Upload failed twice with error 503, then it worked after a retry.",
+        "The field catalog helps our privacy team; NPS 9.",
+        "Microsoft Intune and ConfigMgr co-management: please report both.",
+    ],
+)
+def test_ordinary_feedback_survives(text: str) -> None:
+    assert scrub(text) == text
+
+
+def test_unknown_capitalized_words_are_taken_for_names() -> None:
+    # The closed word rule fails closed: a product the list does not know is replaced too; the
+    # admin sees the result and confirms it before it is sent.
+    assert scrub("Greenfield Orchestrator crashes") == "<name> crashes"
+
+
+@pytest.mark.parametrize("probe", [t for t, _ in PROBES])
+def test_scrubbing_twice_changes_nothing(probe: str) -> None:
+    once = scrub(probe)
+    assert scrub(once) == once

@@ -267,8 +267,39 @@ def test_versions_are_digits_and_dots_and_idempotent(raw: str) -> None:
 def test_major_minor_keeps_the_first_two_components_as_written(
     version: str, prefix: str, suffix: str
 ) -> None:
-    assert major_minor(prefix + version + suffix) == ".".join(version.split(".")[:2])
-    assert major_minor("0" + version) == ".".join(("0" + version).split(".")[:2])  # "01" stays "01"
+    assert major_minor(prefix + version + suffix) == _expected_major_minor(version)
+    assert major_minor("0" + version) == _expected_major_minor("0" + version)  # "01" stays "01"
+
+
+def _expected_major_minor(version: str) -> str | None:
+    """The first two components as written, unless the run is a number that carries data:
+    a component of more than five digits, or an IPv4 address (four parts up to 255, the
+    first at least 10, the last not 0)."""
+    parts = version.split(".")
+    if any(len(p) > 5 for p in parts[:2]):
+        return None
+    address = len(parts) == 4 and all(len(p) <= 3 and int(p) <= 255 for p in parts)
+    if address and int(parts[0]) >= 10 and parts[3] != "0":
+        return None
+    return ".".join(parts[:2])
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("192.168.77.201", None),  # an address, not a version: "192.168" would say which network
+        ("10.213.47.199", None),
+        ("0171.5550134", None),  # a phone number written with a dot
+        ("20240115123.1", None),
+        ("1.2.10.6", "1.2"),  # a small four-part version stays one
+        ("10.0.0.0", "10.0"),
+        ("120.0.6099.130", "120.0"),
+        ("2024.12.0+467", "2024.12"),
+        ("14.38.33135.0", "14.38"),
+    ],
+)
+def test_major_minor_refuses_numbers_that_are_not_versions(raw: str, expected: str | None) -> None:
+    assert major_minor(raw) == expected
 
 
 # -- ConfigMgr -----------------------------------------------------------------------------

@@ -136,6 +136,17 @@ def test_unknown_build_has_no_release() -> None:
     assert result.release is None and result.display == "Windows 11"
 
 
+@pytest.mark.parametrize("version", ["10.0.27723", "10.0.4155512", "10.0.55512345.1", "4155512"])
+def test_a_build_the_catalog_does_not_know_is_not_reported(version: str) -> None:
+    # The build is a closed vocabulary: a version column cannot carry arbitrary digits out.
+    assert windows_release("Microsoft Windows 11 Enterprise", version).build is None
+
+
+def test_every_catalog_build_is_reported() -> None:
+    for version, build in (("10.0.19045", "19045"), ("10.0.26100.1", "26100"), ("6.1.7601", "7601")):
+        assert windows_release("Microsoft Windows 10 Enterprise", version).build == build
+
+
 def test_update_revision_is_not_part_of_the_build() -> None:
     assert windows_release(None, "10.0.22631.2861").build == "22631"
 
