@@ -4,7 +4,9 @@ by the receiver against ``schemas/deletion-request-1.0.json``.
 
 ``site`` is the pseudonym of the site's current key; ``earlier_sites`` (optional, added within
 1.0: a request without it stays valid) lists the others its submissions carry: those of earlier
-key versions (``site rotate-key``) and of releases before per-site keys.
+key versions (``site rotate-key``) and of releases before per-site keys. ``contributor``
+(optional, also added within 1.0) is the pseudonym of the collector installation, as its
+submissions carry it.
 """
 
 from __future__ import annotations
@@ -46,9 +48,15 @@ def deletion_document_id(site: str, requested_on: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{site}|{requested_on}"))
 
 
-def deletion_request(site: str, requested_on: date, *, earlier_sites: Iterable[str] = ()) -> dict[str, Any]:
+def deletion_request(
+    site: str,
+    requested_on: date,
+    *,
+    earlier_sites: Iterable[str] = (),
+    contributor: str | None = None,
+) -> dict[str, Any]:
     """The request for ``site`` (its current pseudonym) and ``earlier_sites`` (its other ones)
-    made on ``requested_on``; render it with ``canonical_json``."""
+    made on ``requested_on``, from ``contributor``; render it with ``canonical_json``."""
     day = requested_on.isoformat()
     doc: dict[str, Any] = {
         "schema": DELETION_SCHEMA,
@@ -64,6 +72,8 @@ def deletion_request(site: str, requested_on: date, *, earlier_sites: Iterable[s
         raise ValueError(f"a deletion request names at most {MAX_EARLIER_SITES} earlier pseudonyms")
     if earlier:
         doc["earlier_sites"] = earlier
+    if contributor:
+        doc["contributor"] = contributor
     return doc
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 __all__ = [
     "ENVELOPE",
+    "MAX_INT",
+    "MAX_TEXT",
     "SCHEMA_FILE",
     "SCHEMA_ID",
     "SCHEMA_VERSION",
@@ -22,6 +24,10 @@ __all__ = [
 
 SCHEMA_ID = "urn:sccm-cep:submission"
 SCHEMA_VERSION = "1.0"
+#: The largest integer a document may carry (a PostgreSQL ``integer``), and the longest string
+#: in a record row (the collector sends a longer value as 'other').
+MAX_INT = 2**31 - 1
+MAX_TEXT = 256
 SCHEMA_FILE = f"submission-{SCHEMA_VERSION}.json"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, SCHEMA_ID)
 ENVELOPE = (

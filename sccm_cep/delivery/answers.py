@@ -44,7 +44,11 @@ def refusal_reason(response: httpx.Response, answer: dict[str, Any], text: Calla
         return response.reason_phrase or "no reason given"
     clean = " ".join(_SAFE.sub(" ", raw).split())[:200]
     lowered = " ".join(raw.split()).lower()
-    if any(value.lower() in lowered for value in _content_values(text())):
+    try:
+        body = text()
+    except (OSError, EOFError, ValueError):  # a body that does not unpack: quote nothing of it
+        return "refused (the document could not be read back to check the reason, so it is not shown)"
+    if any(value.lower() in lowered for value in _content_values(body)):
         return "refused (the reason quoted the document, so it is not shown)"
     return clean
 

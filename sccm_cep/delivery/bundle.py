@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import zipfile
 from contextlib import suppress
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from sccm_cep.delivery.bundle_verify import (
     fingerprint,
     read_bundle,
 )
-from sccm_cep.delivery.outbox import RETRY_STATES, document_of
+from sccm_cep.delivery.outbox import RETRY_STATES, body_damage, document_of, signature_damage
 from sccm_cep.delivery.upload import (
     BundleError,
     DeliverySettings,
@@ -46,6 +47,7 @@ from sccm_cep.delivery.upload import (
 )
 from sccm_cep.errors import ConfigError, OutputError
 from sccm_cep.platform import make_private_folder, write_private_file
+from sccm_cep.platform.bounded import Unbounded, loads_bounded, read_regular
 from sccm_cep.platform.config import data_dir
 from sccm_cep.platform.files import atomic_output, write_text_atomically
 
@@ -106,6 +108,9 @@ def prepare_bundle(store: Store, site: str, out: Path, *, now: datetime) -> Bund
     writer.writerow(["document_id", "kind", "period", "section", "record", "row"])
     for row in rows:
         doc = document_of(row)
+        damage = body_damage(doc.body, row.sha256, row.size) or signature_damage(row)
+        if damage is not None:
+            raise ConfigError(f"document {doc.document_id}: {damage}", hint="re-export the period")
         name = f"documents/{doc.document_id}.json.gz"
         files[name] = doc.body
         entries.append(
@@ -119,6 +124,8 @@ def prepare_bundle(store: Store, site: str, out: Path, *, now: datetime) -> Bund
                 "size": len(doc.body),
                 "json_sha256": row.sha256,
                 "json_size": row.size,
+                # The site's own signature of the document, uploaded with it as headers.
+                **({"signature": doc.signature.as_json()} if doc.signature is not None else {}),
             }
         )
         _review_rows(writer, doc, row.period)
@@ -241,25 +248,16 @@ class ImportReport:
 
 
 def import_receipts(store: Store, path: Path, *, now: datetime) -> ImportReport:
-    """Mark sent the documents the receipts say were accepted (only ids this store holds)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        receipts = data["receipts"] if data.get("format") == RECEIPTS_FORMAT else None
-    except (OSError, ValueError, AttributeError, KeyError) as exc:
-        raise BundleError(
-            f"{path} is not a readable receipts file", hint="give the file 'bundle upload' wrote"
-        ) from exc
-    if not isinstance(receipts, list):
-        raise BundleError(
-            f"{path} is not an sccm-cep receipts file", hint="give the file 'bundle upload' wrote"
-        )
+    """Mark sent the documents the receipts say were accepted (only ids this store holds). The
+    whole file is checked before anything changes: one bad receipt refuses the file."""
+    receipts = _read_receipts(path)
     marked: list[str] = []
     already: list[str] = []
     refused: list[str] = []
     unknown: list[str] = []
     with store.session() as session:
         for r in receipts:
-            doc_id = str(r.get("document_id", "")) if isinstance(r, dict) else ""
+            doc_id = r["document_id"]
             row = session.execute(select(Outbox).where(Outbox.document_id == doc_id)).scalar_one_or_none()
             if row is None:
                 unknown.append(doc_id)
@@ -282,3 +280,47 @@ def import_receipts(store: Store, path: Path, *, now: datetime) -> ImportReport:
         store.audit(session, "bundle.import", marked=len(marked), unknown=len(unknown))
         session.commit()
     return ImportReport(tuple(marked), tuple(already), tuple(refused), tuple(unknown))
+
+
+#: A receipts file is at most this large (a bundle of 10,000 documents gives about 3 MB).
+MAX_RECEIPTS_BYTES = 16 * 1024 * 1024
+_RECEIPTS_DEPTH = 8
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RECEIPT_HINT = "give the file 'bundle upload' wrote"
+
+
+def _read_receipts(path: Path) -> list[dict[str, Any]]:
+    """The receipts of a receipts file read as untrusted input: a regular file within
+    ``MAX_RECEIPTS_BYTES``, bounded JSON, and every receipt of the shape ``upload_bundle`` writes."""
+    try:
+        data = loads_bounded(
+            read_regular(path, max_bytes=MAX_RECEIPTS_BYTES),
+            max_bytes=MAX_RECEIPTS_BYTES,
+            max_depth=_RECEIPTS_DEPTH,
+        )
+    except Unbounded as exc:
+        raise BundleError(f"{path} is not a readable receipts file: {exc.what}", hint=_RECEIPT_HINT) from exc
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{path} is not a readable receipts file", hint=_RECEIPT_HINT) from exc
+    receipts = data.get("receipts") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("format") != RECEIPTS_FORMAT or not isinstance(receipts, list):
+        raise BundleError(f"{path} is not an sccm-cep receipts file", hint=_RECEIPT_HINT)
+    for i, r in enumerate(receipts):
+        problem = _receipt_problem(r)
+        if problem:
+            raise BundleError(f"{path}: receipt {i + 1} {problem}", hint=_RECEIPT_HINT)
+    return receipts
+
+
+def _receipt_problem(r: Any) -> str | None:
+    """What is wrong with one receipt, in words that quote none of its values."""
+    if not isinstance(r, dict):
+        return "is not an object"
+    doc_id, status, code = r.get("document_id"), r.get("status"), r.get("code")
+    if not isinstance(doc_id, str) or not _UUID.fullmatch(doc_id):
+        return "has no document id (a lowercase UUID)"
+    if not isinstance(status, str) or status not in {s.value for s in UploadStatus}:
+        return "has an unknown status"
+    if code is not None and (type(code) is not int or not 100 <= code <= 599):
+        return "has an HTTP code that is not a number from 100 to 599"
+    return None

@@ -1,7 +1,8 @@
 """Reading an offline bundle without trusting it: every limit from the zip's central directory
 before a member is read, the manifest's signature and shape, each file's size and sha256 as it
 streams, and the archive's own bytes (exactly what ``prepare`` writes, so any changed byte is
-refused)."""
+refused). Each document entry may carry the site's own signature of its document
+(``contract.signing``), which the upload sends as headers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sccm_cep.contract.signing import DocumentSignature, SignatureFormatError
 from sccm_cep.delivery.upload import DEFAULT_MAX_BYTES, BundleError, Document
 
 __all__ = ["FORMAT", "MAX_BUNDLE_BYTES", "BundleInfo", "bundle_entry", "fingerprint", "read_bundle"]
@@ -97,7 +99,7 @@ def read_bundle(path: Path, *, expect_fingerprint: str | None = None) -> BundleI
     if not same:
         raise BundleError(f"{_REFUSE}: the archive's bytes are not the ones prepared", hint=_HINT)
     docs = tuple(
-        Document(e["kind"], e["schema_version"], e["document_id"], contents[e["file"]])
+        Document(e["kind"], e["schema_version"], e["document_id"], contents[e["file"]], _signature(e))
         for e in manifest["documents"]
     )
     return BundleInfo(path, manifest, docs)
@@ -176,7 +178,18 @@ def _manifest_shape_ok(manifest: Any) -> bool:
             return False
         if entry["file"] not in files or not entry["file"].startswith("documents/"):
             return False
+        try:
+            _signature(entry)
+        except SignatureFormatError:
+            return False
     return True
+
+
+def _signature(entry: dict[str, Any]) -> DocumentSignature | None:
+    """A document entry's own signature (``signature``: the site's key, not the bundle's), or
+    None for a document queued before signatures."""
+    value = entry.get("signature")
+    return None if value is None else DocumentSignature.from_json(value)
 
 
 def _verified_members(

@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import io
 import logging
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from sqlalchemy import func, or_, select, update
 
 from sccm_cep.collector.sites import find_site
 from sccm_cep.collector.store import Outbox, OutboxState, Site, Store
+from sccm_cep.collector.store.rows import DamagedRow, first_checked
+from sccm_cep.contract.signing import DocumentSignature, SignatureFormatError
 from sccm_cep.delivery.checkpoints import Step, reached
 from sccm_cep.delivery.upload import DeliverySettings, Document, Outcome, Uploader, UploadStatus, exit_code_of
 from sccm_cep.errors import ConfigError, ExitCode
@@ -156,7 +159,27 @@ def document_of(row: Outbox) -> Document:
             f"document {row.document_id} has no body any more (dropped after the retention period)",
             hint="only its id, sha256 and size are kept",
         )
-    return Document(row.kind, row.schema_version, row.document_id, row.body)
+    return Document(row.kind, row.schema_version, row.document_id, row.body, _signature(row))
+
+
+def _signature(row: Outbox) -> DocumentSignature | None:
+    """The row's signature; None when it has none, or one that is damaged (``signature_damage``
+    keeps such a row from being sent)."""
+    try:
+        return None if row.signature is None else DocumentSignature.from_text(row.signature)
+    except SignatureFormatError:
+        return None
+
+
+def signature_damage(row: Outbox) -> str | None:
+    """Why the row's stored signature cannot be sent (None: it can, or the row has none)."""
+    if row.signature is None:
+        return None
+    try:
+        DocumentSignature.from_text(row.signature)
+    except SignatureFormatError as exc:
+        return f"the stored signature is damaged ({exc})"
+    return None
 
 
 def send_pending(
@@ -226,7 +249,7 @@ def _send_one(store: Store, uploader: Uploader, row_id: int, code: str) -> Sent 
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
     body = row.body or b""
-    damage = body_damage(body, row.sha256, row.size)
+    damage = body_damage(body, row.sha256, row.size) or signature_damage(row)
     if damage is not None:
         # The stored bytes are no longer the document that was written: never send them. The
         # row keeps its body, so nothing is lost; re-export the period to replace it.
@@ -295,15 +318,21 @@ def apply_retention(store: Store, *, now: datetime, days: int) -> int:
 def show_document(store: Store, ref: str) -> tuple[dict[str, Any], str | None]:
     """An outbox row (by document_id or outbox id) and its stored JSON text (None once dropped)."""
     with store.session() as session:
-        query = select(Outbox, Site.code).join(Site, Site.id == Outbox.site_id)
-        if ref.isdigit():
+        query = select(Outbox)
+        if ref.isascii() and ref.isdigit() and len(ref) < 19:
             query = query.where(Outbox.id == int(ref))
         else:
             query = query.where(Outbox.document_id == ref.lower())
-        found = session.execute(query).first()
-    if found is None:
-        raise ConfigError(f"no outbox document {ref}", hint="see 'sccm-cep outbox list'")
-    row, code = found
+        row = first_checked(session, Outbox, query)  # DamagedRow (exit 14) for a damaged row
+        site = first_checked(session, Site, select(Site).where(Site.id == row.site_id)) if row else None
+        code = site.code if site else "?"
+    if row is None:
+        shown = ref if ref.isprintable() and len(ref) <= 64 else "of that id"
+        raise ConfigError(f"no outbox document {shown}", hint="see 'sccm-cep outbox list'")
+    try:
+        text = None if row.body is None else gzip.decompress(row.body).decode("utf-8")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise DamagedRow("outbox", row.id, "body") from exc
     meta = {
         "id": row.id,
         "site": code,
@@ -319,7 +348,7 @@ def show_document(store: Store, ref: str) -> tuple[dict[str, Any], str | None]:
         "size": row.size,
         "sha256": row.sha256,
     }
-    return meta, None if row.body is None else gzip.decompress(row.body).decode("utf-8")
+    return meta, text
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -20,10 +20,11 @@ from typing import Any
 
 import httpx
 
+from sccm_cep.contract.signing import DocumentSignature
 from sccm_cep.contract.upload import upload_path
 from sccm_cep.delivery.answers import answer_json, is_duplicate, refusal_reason, retry_after, seconds_until
 from sccm_cep.errors import ConfigError, ExitCode, SccmCepError
-from sccm_cep.platform.config import data_dir
+from sccm_cep.platform.config import data_dir, resolve_secret
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -77,6 +78,9 @@ class DeliverySettings:
     endpoint: str | None = None
     ca_bundle: Path | None = None
     proxy: str | None = None
+    #: A secret reference (``env:NAME``, ``file:PATH``, ``keyring:SERVICE/USER``) to the
+    #: receiver's enrollment token, for a vendor with closed enrollment; resolved at use.
+    token_ref: str | None = None
     max_attempts: int = 5
     backoff_base: float = 1.0
     backoff_cap: float = 60.0
@@ -102,9 +106,9 @@ class DeliverySettings:
         retention_days: int | None = None,
         **seams: Any,
     ) -> DeliverySettings:
-        """Options first, then ``SCCM_CEP_ENDPOINT`` / ``SCCM_CEP_RETENTION_DAYS``, then the
-        data folder's ``delivery.json`` (keys ``endpoint``, ``ca_bundle``, ``proxy``,
-        ``retention_days``)."""
+        """Options first, then ``SCCM_CEP_ENDPOINT`` / ``SCCM_CEP_RETENTION_DAYS`` /
+        ``SCCM_CEP_TOKEN``, then the data folder's ``delivery.json`` (keys ``endpoint``,
+        ``ca_bundle``, ``proxy``, ``token``, ``retention_days``)."""
         conf = _config_file()
         env_days = os.environ.get("SCCM_CEP_RETENTION_DAYS")
         days = retention_days
@@ -122,6 +126,7 @@ class DeliverySettings:
             endpoint=endpoint or os.environ.get("SCCM_CEP_ENDPOINT") or conf.get("endpoint"),
             ca_bundle=ca,
             proxy=proxy or conf.get("proxy"),
+            token_ref=os.environ.get("SCCM_CEP_TOKEN") or conf.get("token"),
             max_attempts=max_attempts or 5,
             retention_days=days,
             **seams,
@@ -177,12 +182,19 @@ def _is_loopback(host: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """What one POST carries: the gzip of a document's exact bytes, and where it goes."""
+    """What one POST carries: the gzip of a document's exact bytes, where it goes, and the
+    site's signature of it (sent as headers; None for documents queued before signatures)."""
 
     kind: str
     schema_version: str
     document_id: str
     body: bytes  # gzip
+    signature: DocumentSignature | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The request headers: gzip JSON, and the signature headers when it is signed."""
+        out = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return out | (self.signature.headers() if self.signature is not None else {})
 
     def path(self) -> str:
         return upload_path(self.kind, self.schema_version, self.document_id)
@@ -247,6 +259,19 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     return context
 
 
+def _authorization(token_ref: str | None) -> dict[str, str]:
+    """The ``Authorization`` header for a receiver with closed enrollment (none without one).
+    The token is a secret: only its reference is configured, and it is never printed."""
+    if not token_ref:
+        return {}
+    token = resolve_secret(token_ref).strip()
+    if not token or any(c.isspace() for c in token):
+        raise ConfigError(
+            "the enrollment token is empty or holds white space", hint="check SCCM_CEP_TOKEN / delivery.json"
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
 class Uploader:
     """An HTTP client for one run: certificate validation on, explicit timeouts, proxies from
     the standard environment variables or ``proxy`` (https only: plain http goes to loopback
@@ -270,7 +295,7 @@ class Uploader:
             trust_env=settings.proxy is None and not clear,
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             follow_redirects=False,
-            headers={"User-Agent": "sccm-cep"},
+            headers={"User-Agent": "sccm-cep", **_authorization(settings.token_ref)},
         )
 
     def close(self) -> None:
@@ -314,7 +339,7 @@ class Uploader:
             response = self.client.post(
                 self.endpoint + doc.path(),
                 content=doc.body,
-                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                headers=doc.headers(),
             )
         except httpx.TimeoutException:
             return Outcome(UploadStatus.UNREACHABLE, attempt, reason="timed out")
@@ -328,6 +353,16 @@ class Uploader:
         if code in SUCCESS_STATUS or (code == 409 and is_duplicate(answer, doc.document_id)):
             dup = " (the receiver already had it)" if is_duplicate(answer, doc.document_id) else ""
             return Outcome(UploadStatus.SENT, attempt, code, f"HTTP {code}{dup}")
+        if code == 401:
+            # Not the document's fault: the enrollment token is missing or wrong. Kept to retry
+            # once it is set, never quarantined.
+            return Outcome(
+                UploadStatus.FAILED,
+                attempt,
+                code,
+                "HTTP 401: the receiver needs an enrollment token (SCCM_CEP_TOKEN or 'token' in delivery.json)",
+                self.settings.clock() + timedelta(seconds=self.settings.backoff_cap),
+            )
         reason = f"HTTP {code}: {refusal_reason(response, answer, text)}"
         if code in RETRYABLE_STATUS:
             status = UploadStatus.WAITING if code in (429, 503) else UploadStatus.UNREACHABLE

@@ -21,6 +21,8 @@ from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
 from sccm_cep.cli import cli
 from sccm_cep.collector.store import Outbox, Store
 from sccm_cep.delivery import DeliverySettings
+from sccm_cep.receiver.facts import fact_submissions, fact_values
+from sccm_cep.receiver.keys import SiteKeys, site_keys
 from sccm_cep.receiver.store import open_receiver_db, received_documents
 from tests.support.receiver import FaultyReceiver
 
@@ -72,11 +74,15 @@ def receiver_db(pg_base: str) -> Iterator[str]:
 
 @pytest.fixture
 def empty_receiver_db(receiver_db: str) -> str:
-    """The receiver schema with its table created and empty."""
+    """The receiver schema with its tables created and empty (no document, no fact, no bound key)."""
     engine = open_receiver_db(receiver_db)
     try:
+        SiteKeys(engine)
         with engine.begin() as conn:
             conn.execute(delete(received_documents))
+            conn.execute(delete(site_keys))
+            conn.execute(delete(fact_values))
+            conn.execute(delete(fact_submissions))
     finally:
         engine.dispose()
     return receiver_db

@@ -144,3 +144,64 @@ def test_a_deeply_nested_manifest_is_a_bundle_error(tmp_path: Path) -> None:
 def test_an_intact_bundle_still_reads(tmp_path: Path, store: Store) -> None:
     info = prepare_bundle(store, "PS1", tmp_path / "ok.zip", now=utcnow())
     assert len(read_bundle(tmp_path / "ok.zip").documents) == len(info.documents) == 2
+
+
+def test_a_refused_document_in_an_uploaded_bundle_is_an_error_line(
+    tmp_path: Path, store: Store, receiver: Any
+) -> None:
+    from click.testing import CliRunner
+
+    from sccm_cep.cli import cli
+    from sccm_cep.collector.store import Outbox
+    from sccm_cep.contract.submission import canonical_json
+    from tests.delivery.conftest import document, rows
+
+    first = rows(store)[0]
+    bad = {**document(first), "hostname": "x", "document_id": "00000000-0000-5000-8000-000000000001"}
+    with store.session() as session:
+        session.add(
+            Outbox.pending(
+                first.site_id, "submission", "2027-Q2", 0, bad["document_id"], canonical_json(bad).encode()
+            )
+        )
+        session.commit()
+    path = tmp_path / "b.zip"
+    prepare_bundle(store, "PS1", path, now=utcnow())
+    result = CliRunner().invoke(cli, ["bundle", "upload", str(path), "--endpoint", receiver.url])
+    assert result.exit_code == 11, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and bad["document_id"] in errors[0] and "refused" in errors[0]
+
+
+def test_a_damaged_outbox_body_is_refused_by_prepare_in_one_line(tmp_path: Path, store: Store) -> None:
+    from sqlalchemy import update
+
+    from sccm_cep.collector.store import Outbox
+    from sccm_cep.errors import ConfigError
+    from tests.delivery.conftest import rows
+
+    first = rows(store)[0]
+    with store.session() as session:
+        session.execute(update(Outbox).where(Outbox.id == first.id).values(body=b"not gzip"))
+        session.commit()
+    with pytest.raises(ConfigError, match="not a readable gzip"):
+        prepare_bundle(store, "PS1", tmp_path / "b.zip", now=utcnow())
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_a_signed_bundle_whose_document_is_not_gzip_is_refused_without_a_crash(
+    tmp_path: Path, receiver: Any
+) -> None:
+    from sccm_cep.delivery import DeliverySettings, upload_bundle
+
+    doc_id = "00000000-0000-5000-8000-000000000002"
+    name = f"documents/{doc_id}.json.gz"
+    files = {name: b"this is not gzip", "review.csv": b"document_id\n"}
+    manifest = {
+        "format": "sccm-cep-bundle",
+        "files": _listing(files),
+        "documents": [{"file": name, "kind": "submission", "schema_version": "1.0", "document_id": doc_id}],
+    }
+    path = _signed(files, manifest, tmp_path / "b.zip")
+    _info, receipts = upload_bundle(path, DeliverySettings(endpoint=receiver.url), tmp_path / "r.json")
+    assert [r.status for r in receipts] == ["quarantined"] and receipts[0].code == 400

@@ -53,6 +53,7 @@ for doc in (submission, deletion):
         "REQUEST_METHOD": "POST",
         "PATH_INFO": f"/v1/{doc['kind']}/{doc['schema_version']}/{doc['document_id']}",
         "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
         "wsgi.input": io.BytesIO(body),
     }
     seen = []
@@ -99,12 +100,13 @@ def test_the_deletion_request_is_built_and_checked_by_one_schema() -> None:
     doc = deletion_request(SITE, date(2027, 1, 5))
     schema = load_deletion_schema()
     assert schema["$id"] == f"{DELETION_SCHEMA}:{DELETION_SCHEMA_VERSION}"
-    assert set(doc) == set(schema["required"]) == set(schema["properties"]) - {"earlier_sites"}
+    assert set(doc) == set(schema["required"]) == set(schema["properties"]) - {"earlier_sites", "contributor"}
     assert check_document(doc) is None
     assert deletion_request(SITE, date(2027, 1, 5)) == doc  # one request per site and day
     cases = [
         ({**doc, "extra": "LT-QUACKENBUSH"}, "(document): additionalProperties"),
-        ({**doc, "site": "LT-QUACKENBUSH"}, "at site: pattern"),
+        ({**doc, "site": "LT-QUACKENBUSH-IN-A-NAME-32-CHAR"}, "at site: pattern"),
+        ({**doc, "site": SITE + "\n"}, "at site: maxLength"),  # "$" alone would let it pass
         ({**doc, "scope": "everything"}, "at scope: const"),
         ({**doc, "requested_on": "5 Jan 2027"}, "at requested_on"),
         ({**doc, "schema_version": "9.9"}, "schema_version must be 1.0"),
@@ -127,7 +129,8 @@ def test_a_deletion_request_may_name_earlier_pseudonyms_and_old_requests_stay_va
     assert "earlier_sites" not in old and check_document(old) is None and site_pseudonyms(old) == (SITE,)
     cases = [
         ({**doc, "earlier_sites": []}, "at earlier_sites: minItems"),
-        ({**doc, "earlier_sites": ["LT-QUACKENBUSH"]}, "pattern"),
+        ({**doc, "earlier_sites": ["LT-QUACKENBUSH-IN-A-NAME-32-CHAR"]}, "pattern"),
+        ({**doc, "earlier_sites": ["LT-QUACKENBUSH"]}, "minLength"),
         ({**doc, "earlier_sites": ["a" * 32, "a" * 32]}, "uniqueItems"),
         ({**doc, "earlier_sites": "a" * 32}, "type"),
     ]

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from sccm_cep.cli import cli
 from sccm_cep.collector.store import Store
+from sccm_cep.contract.submission import canonical_json
 from sccm_cep.delivery import DeliverySettings, send_pending
 from sccm_cep.receiver.store import received_documents
 from tests.delivery.conftest import document, rows
@@ -111,7 +112,7 @@ def test_leaving_after_a_key_rotation_erases_what_was_sent_under_every_key(
     assert receiver.stored() == [] and len(receiver.stored("deletion-request")) == 1
 
 
-def test_rows_in_postgresql_carry_the_envelope_and_the_exact_bytes(
+def test_rows_in_postgresql_carry_the_envelope_and_the_canonical_bytes(
     store: Store, receiver: FaultyReceiver
 ) -> None:
     doc = document(rows(store)[0])
@@ -127,7 +128,12 @@ def test_rows_in_postgresql_carry_the_envelope_and_the_exact_bytes(
         doc["period"],
         0,
     )
-    assert gzip.decompress(row["body"]) == raw and row["sha256"] == hashlib.sha256(raw).hexdigest()
+    # What is kept is the validated document re-encoded, never the bytes as they came.
+    canonical = canonical_json(doc).encode()
+    assert raw != canonical
+    assert (
+        gzip.decompress(row["body"]) == canonical and row["sha256"] == hashlib.sha256(canonical).hexdigest()
+    )
 
 
 def test_too_many_requests_in_flight_get_503_with_retry_after(store: Store, empty_receiver_db: str) -> None:

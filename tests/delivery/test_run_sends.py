@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from fixtures.synthetic_site import CANARIES
 from sccm_cep.cli import cli
+from sccm_cep.collector.store import Site, Store
 from sccm_cep.receiver.app import Receiver
 
 
@@ -45,6 +47,7 @@ def test_run_due_takes_then_sends_and_a_second_run_sends_nothing(state_url: str,
             "document_id": None,
             "message": None,
             "exit_code": 0,
+            "unavailable": [],
         }
     ]
     assert receiver.stored() == received
@@ -104,3 +107,19 @@ def test_run_due_with_nothing_pending_and_no_endpoint_prints_nothing(
     assert runner.invoke(cli, ["--state", state_url, "send", "--endpoint", receiver.url]).exit_code == 0
     result = runner.invoke(cli, ["--state", state_url, "run", "--due", "--as-of", "2027-01-02"])
     assert result.exit_code == 0 and result.output == ""
+
+
+def test_a_failed_period_says_why_on_standard_error_in_one_line(state_url: str, tmp_path: Path) -> None:
+    """stdout may be JSON or go to a file: the failure's reason is an error line on stderr too."""
+    store = Store(state_url)
+    with store.session() as session:
+        session.execute(update(Site).values(db_url=f"sqlite:///{tmp_path / 'gone' / 'site.db'}"))
+        session.commit()
+    store.dispose()
+    result = CliRunner().invoke(
+        cli, ["--state", state_url, "run", "--site", "PS1", "--period", "2027-Q3", "--json"]
+    )
+    assert result.exit_code == 10, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "site PS1 failed (exit" in errors[0]
+    json.loads(result.stdout)  # standard output stays JSON

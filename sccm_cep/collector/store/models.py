@@ -35,7 +35,9 @@ __all__ = [
     "Outbox",
     "OutboxState",
     "Run",
+    "Setting",
     "Site",
+    "SiteKeyChange",
     "SitePseudonym",
 ]
 
@@ -78,6 +80,19 @@ class SitePseudonym(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     key_version: Mapped[int] = mapped_column(Integer)
     pseudonym: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SiteKeyChange(Base):
+    """A key change (``contract.signing.KeyChange``, canonical JSON) signed by the site's
+    outgoing signing key at ``site rotate-key``: its deletion request carries every one, so the
+    receiver deletes what earlier keys sent. Public, never a secret."""
+
+    __tablename__ = "site_key_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    key_version: Mapped[int] = mapped_column(Integer)  # the version handed over to
+    statement: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
 
 
@@ -161,6 +176,9 @@ class Outbox(Base):
     last_status: Mapped[str | None] = mapped_column(Text)
     #: When the receiver accepted it; the body is dropped a retention period later.
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The site's signature of the document (``contract.signing.DocumentSignature`` as JSON),
+    #: made when it entered the outbox; None for rows from before signatures.
+    signature: Mapped[str | None] = mapped_column(Text)
 
     @classmethod
     def pending(
@@ -206,7 +224,9 @@ class Approval(Base):
 
 class Feedback(Base):
     """The admin's 0-10 answer given in a period; it rides on the next submission taken.
-    The comment is stored already scrubbed."""
+    The comment is stored already scrubbed, and only as the admin confirmed that exact text;
+    ``comment_sha256`` is the SHA-256 of it (UTF-8): a comment without a matching digest and a
+    ``confirmed_at`` is never sent."""
 
     __tablename__ = "feedback"
     __table_args__ = (UniqueConstraint("site_id", "period", name="uq_feedback_period"),)
@@ -218,6 +238,19 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     #: The submission that carried the answer; None while it waits for the next one.
     sent_in: Mapped[str | None] = mapped_column(String(36))
+    comment_sha256: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Setting(Base):
+    """A value of the installation, by name (e.g. ``contributor_ref``: a secret reference,
+    never a secret)."""
+
+    __tablename__ = "settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):

@@ -1,0 +1,238 @@
+"""Benchmark: the receiver at vendor scale, on PostgreSQL.
+
+    python -m bench.receiver [--ingest-sites 1000] [--processes 1,2,4] [--report-sites 1000,10000]
+
+Ingest: the fleet simulator's documents (``bench.fleet``) uploaded on loopback to 1, 2 and 4
+``sccm-cep receiver serve`` processes on one fresh database; documents per second and the
+peak RSS (VmHWM) of the receiver processes. Report: ``receiver report`` in a fresh process
+(median of ``--runs``; its own peak RSS) over databases of 1,000 and 10,000 sites, next to a bare
+SQL aggregate over the same fact tables (a GROUP BY of every fact, fully fetched through a
+DB-API cursor). Report databases are filled once by ``store_document`` directly (not over HTTP)
+and kept as schemas ``bench_rx_<sites>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, text
+
+from bench.child import peak_rss_kib
+from bench.fleet import fleet, upload_all
+from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
+from sccm_cep.contract.upload import UploadTarget
+from sccm_cep.receiver.store import open_receiver_db, store_document
+
+PG_BASE = os.environ.get("SCCM_CEP_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BARE = "SELECT figure, label1, label2, SUM(weight) FROM fact_values GROUP BY figure, label1, label2"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _vm_hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _serve(db: str, processes: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    exe = str(Path(sys.executable).with_name("sccm-cep"))
+    ports = [_port() for _ in range(processes)]
+    procs: list[subprocess.Popen[bytes]] = []
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    for port, url in zip(ports, urls, strict=True):  # one by one: none races to create a table
+        proc = subprocess.Popen(
+            [exe, "receiver", "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--max-in-flight", "64"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(proc)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{url}/v1/health").raise_for_status()
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the receiver on {url} did not start") from None
+                time.sleep(0.1)
+    return procs, urls
+
+
+def ingest(sites: int, processes: int, concurrency: int) -> dict[str, Any]:
+    """Upload ``sites`` sites' documents to ``processes`` receivers on a fresh schema."""
+    uploads = list(fleet(sites, seed=1))
+    schema = f"bench_rx_ingest_{processes}"
+    drop_pg_schema(PG_BASE, schema)
+    db = pg_schema_url(PG_BASE, schema)
+    open_receiver_db(db).dispose()  # tables made before the clock starts
+    procs, urls = _serve(db, processes)
+    try:
+        started = time.perf_counter()
+        tally = upload_all(uploads, urls, concurrency)
+        seconds = time.perf_counter() - started
+        peaks = [_vm_hwm_mib(p.pid) for p in procs]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=15)
+        drop_pg_schema(PG_BASE, schema)
+    if not set(tally.answers) <= {201, 409}:
+        raise SystemExit(f"unexpected answers: {dict(tally.answers)}")
+    return {"documents": len(uploads), "seconds": seconds, "peak_mib": max(peaks), "retries": tally.retries}
+
+
+def report_db(sites: int, console: Console) -> str:
+    """The schema of ``sites`` sites, filled on first use."""
+    schema = f"bench_rx_{sites}"
+    url = pg_schema_url(PG_BASE, schema)
+    engine = open_receiver_db(url)
+    try:
+        with engine.connect() as conn:
+            done = conn.execute(
+                text(
+                    "select count(*) from information_schema.tables where table_schema = :s and table_name = 'bench_done'"
+                ),
+                {"s": schema},
+            ).scalar()
+        if not done:
+            _fill(engine, sites, console)
+            with engine.begin() as conn:
+                conn.execute(text("create table bench_done (x int)"))
+    finally:
+        engine.dispose()
+    return url
+
+
+def _fill(engine: Engine, sites: int, console: Console) -> None:
+    started = time.perf_counter()
+    count = 0
+    for upload in fleet(sites, seed=2, validate=False):
+        target = UploadTarget(upload.kind, "1.0", upload.document_id)
+        store_document(engine, target, json.loads(upload.text), upload.text, None)
+        count += 1
+    console.print(f"filled {sites:,} sites ({count:,} documents) in {time.perf_counter() - started:.0f} s")
+
+
+def bare_sql(url: str) -> float:
+    """Seconds for the bare aggregate over the fact tables, fully fetched."""
+    engine = open_receiver_db(url)
+    raw = engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        cur = raw.cursor()
+        cur.execute(BARE)
+        while cur.fetchmany(5000):
+            pass
+        cur.close()
+        return time.perf_counter() - started
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def child_report(url: str) -> None:
+    """In a fresh process: one ``receiver report`` through the CLI, seconds and peak RSS."""
+    from click.testing import CliRunner
+
+    from sccm_cep.cli.app import cli
+
+    started = time.perf_counter()
+    result = CliRunner().invoke(cli, ["receiver", "report", "--db", url, "--json", "--k", "5"])
+    seconds = time.perf_counter() - started
+    if result.exit_code != 0:
+        raise SystemExit(result.output[-2000:])
+    report = json.loads(result.stdout)
+    print(
+        json.dumps({"seconds": seconds, "peak_mib": peak_rss_kib() / 1024, "documents": report["documents"]})
+    )
+
+
+def measure_report(url: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.receiver", "--child-report", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"receiver report failed: {proc.stdout}{proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.receiver", description=__doc__.split("\n")[0])
+    parser.add_argument("--ingest-sites", type=int, default=1000)
+    parser.add_argument("--processes", default="1,2,4")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--report-sites", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child-report", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_report:
+        child_report(args.child_report)
+        return
+    console = Console(width=150)
+    console.print(
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    ingest_table = Table(
+        title=f"receiver ingest on PostgreSQL ({args.ingest_sites:,} sites, {args.concurrency} uploaders)"
+    )
+    for col in ("processes", "documents", "seconds", "docs/s", "peak RSS MiB (largest process)"):
+        ingest_table.add_column(col, justify="right")
+    for n in (int(p) for p in args.processes.split(",") if p):
+        got = ingest(args.ingest_sites, n, args.concurrency)
+        ingest_table.add_row(
+            str(n),
+            f"{got['documents']:,}",
+            f"{got['seconds']:.1f}",
+            f"{got['documents'] / got['seconds']:.1f}",
+            f"{got['peak_mib']:.0f}",
+        )
+        console.print(f"ingest with {n} process(es): {got}")
+    report_table = Table(title="receiver report vs. bare SQL aggregate on PostgreSQL (median of runs)")
+    for col in ("sites", "documents", "bare SQL s", "report s", "ratio", "report peak RSS MiB"):
+        report_table.add_column(col, justify="right")
+    for sites in (int(s) for s in args.report_sites.split(",") if s):
+        url = report_db(sites, console)
+        bare = statistics.median(bare_sql(url) for _ in range(args.runs))
+        runs = [measure_report(url) for _ in range(args.runs)]
+        secs = statistics.median(r["seconds"] for r in runs)
+        peak = max(r["peak_mib"] for r in runs)
+        report_table.add_row(
+            f"{sites:,}",
+            f"{runs[0]['documents']:,}",
+            f"{bare:.2f}",
+            f"{secs:.2f}",
+            f"{secs / bare:.1f}",
+            f"{peak:.0f}",
+        )
+        console.print(
+            f"report at {sites:,} sites: bare {bare:.2f} s, report {secs:.2f} s, peak {peak:.0f} MiB"
+        )
+    console.print(ingest_table)
+    console.print(report_table)
+
+
+if __name__ == "__main__":
+    main()
