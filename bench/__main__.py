@@ -2,8 +2,9 @@
 
 For each backend and size, in one run and on the same data: the floor (the connector's own
 statements executed and fully fetched with a bare DB-API cursor, no Python processing), and
-sccm-cep's export at each level in a fresh process (median of ``--runs``), with its peak
-RSS. Sites are generated once and cached (SQLite files under bench/.cache, PostgreSQL
+sccm-cep's export at each level in a fresh process, alternated with the floor (medians of
+``--runs``; the ratio is the median of each pair's), with its peak RSS; then the wall time of
+``sccm-cep --help``. Sites are generated once and cached (SQLite files under bench/.cache, PostgreSQL
 schemas named bench_<size>).
 """
 
@@ -77,7 +78,7 @@ def floor(url: str, level: Level) -> tuple[float, int]:
     """Seconds and rows for the connector's own statements through a bare DB-API cursor."""
     connector = SqlConnector(url)
     request = build_request(load_policies(), level)
-    statements = [s.plan.statement(s.fields) for s in connector.streams(request)]  # type: ignore[attr-defined]
+    statements = [s.plan.statement(s.fields) for s in connector.streams(request)]
     statements += [st.rule_counts(), st.baseline_targets(), st.compliance_counts()]
     engine = connector._engine
     compiled = [
@@ -104,7 +105,7 @@ def scanned(url: str, level: Level) -> int:
     """Rows in the views the export reads: what the database has to scan."""
     connector = SqlConnector(url)
     request = build_request(load_policies(), level)
-    views = {v for s in connector.streams(request) for v in s.plan.views}  # type: ignore[attr-defined]
+    views = {v for s in connector.streams(request) for v in s.plan.views}
     present = connector.present_views()
     total = 0
     with connector._engine.connect() as conn:
@@ -125,18 +126,46 @@ def measure(url: str, level: str) -> dict[str, Any]:
     return result
 
 
+def help_seconds(runs: int) -> float:
+    """Wall time of ``sccm-cep --help`` (the console script next to this Python), median of runs."""
+    script = Path(sys.executable).with_name("sccm-cep")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "sccm_cep"]
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([*command, "--help"], capture_output=True, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def compare(url: str, level: str, runs: int) -> dict[str, Any]:
+    """Floor and export measured in turn (floor, export, floor, export, ...), so a burst of load
+    from other work on the machine hits both alike; medians of each, and of the pairs' ratios."""
+    floors, exports = [], []
+    for _ in range(runs):
+        floors.append(floor(url, Level(level))[0])
+        exports.append(measure(url, level))
+    return {
+        "floor": statistics.median(floors),
+        "export": statistics.median(r["seconds"] for r in exports),
+        "ratio": statistics.median(r["seconds"] / f for r, f in zip(exports, floors, strict=True)),
+        "peak": max(r["peak_mib"] for r in exports),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sizes", default="10000,50000,175000")
+    parser.add_argument("--sizes", default="10000,175000")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--levels", default="basic,enhanced")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     console = Console(width=150)
     console.print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()},"
+        f" load average {os.getloadavg()[0]:.1f}"
     )
-    table = Table(title="sccm-cep export vs. database floor (median of runs)")
+    table = Table(title=f"sccm-cep export vs. database floor (median of {args.runs} alternated runs)")
     for col in (
         "backend",
         "devices",
@@ -153,28 +182,25 @@ def main() -> None:
         for devices in (int(s) for s in args.sizes.split(",")):
             url = site_url(backend, devices, console)
             for level in args.levels.split(","):
-                floors = [floor(url, Level(level)) for _ in range(args.runs)]
-                floor_s = statistics.median(f[0] for f in floors)
-                runs = [measure(url, level) for _ in range(args.runs)]
-                secs = statistics.median(r["seconds"] for r in runs)
-                peak = max(r["peak_mib"] for r in runs)
+                got = compare(url, level, args.runs)
                 rows = scanned(url, Level(level))
                 table.add_row(
                     backend,
                     f"{devices:,}",
                     level,
                     f"{rows:,}",
-                    f"{floor_s:.2f}",
-                    f"{secs:.2f}",
-                    f"{rows / secs:,.0f}",
-                    f"{secs / floor_s:.2f}",
-                    f"{peak:.0f}",
+                    f"{got['floor']:.2f}",
+                    f"{got['export']:.2f}",
+                    f"{rows / got['export']:,.0f}",
+                    f"{got['ratio']:.2f}",
+                    f"{got['peak']:.0f}",
                 )
                 console.print(
-                    f"{backend} {devices:,} {level}: floor {floor_s:.2f} s, "
-                    f"export {secs:.2f} s, peak {peak:.0f} MiB"
+                    f"{backend} {devices:,} {level}: floor {got['floor']:.2f} s, export {got['export']:.2f} s,"
+                    f" ratio {got['ratio']:.2f}, peak {got['peak']:.0f} MiB"
                 )
     console.print(table)
+    console.print(f"sccm-cep --help: {help_seconds(max(args.runs, 5)):.2f} s wall (median)")
 
 
 if __name__ == "__main__":

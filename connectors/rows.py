@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, get_type_hints
 
 from sccm_cep import model as m
@@ -97,9 +98,9 @@ def record_values(
     extra: Mapping[str, Mapping[Any, Any]],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(rt):
-        if f.name in row:
-            out[f.name] = _coerce(hints[f.name], row[f.name])
+    for name in _field_names(rt):
+        if name in row:
+            out[name] = _coerce(hints[name], row[name])
     name = rt.NAME
     if name == "site":
         if "site_type" in row:
@@ -185,19 +186,36 @@ def _share(part: int | None, whole: int | None) -> float | None:
     return min(max(part / whole, 0.0), 1.0)
 
 
-def _coerce(hint: Any, value: Any) -> Any:
+_FIELD_NAMES: dict[type[m.Record], tuple[str, ...]] = {}
+
+
+def _field_names(rt: type[m.Record]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(rt)
+    if names is None:
+        names = _FIELD_NAMES[rt] = tuple(f.name for f in dataclasses.fields(rt))
+    return names
+
+
+@lru_cache(maxsize=256)
+def _kind(hint: Any) -> str:
+    """What a field's type hint asks for, worked out once per hint (not once per value)."""
     text = str(hint)
+    return next((kind for kind in ("datetime", "bool", "float", "int") if kind in text), "text")
+
+
+def _coerce(hint: Any, value: Any) -> Any:
     if value is None:
         return None
-    if "datetime" in text:
-        return _when(value)
-    if "bool" in text:
-        return bool(as_int(value))
-    if "float" in text:
-        return float(value) if isinstance(value, int | float) else None
-    if "int" in text:
+    kind = _kind(hint)
+    if kind == "text":
+        return as_text(value)
+    if kind == "int":
         return as_int(value)
-    return as_text(value)
+    if kind == "datetime":
+        return _when(value)
+    if kind == "bool":
+        return bool(as_int(value))
+    return float(value) if isinstance(value, int | float) else None
 
 
 def as_text(value: Any) -> str | None:

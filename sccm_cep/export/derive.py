@@ -52,13 +52,20 @@ def _hardware(manufacturer: str | None, model: str | None) -> dict[str, Any]:
 
 def _hardware_model(r: Any) -> Mapping[str, Any]:
     out = _hardware(r.manufacturer, r.model)
-    out["vendor"] = _raw_if_identifier(r.manufacturer, n.normalize_publisher(r.manufacturer))
+    # Closed sets: a maker the catalog does not know, and a model or processor name with any
+    # word the rules do not know, leave as "other" (a raw value with an identifier stays raw, so the
+    # anonymizer withholds it and says why).
+    out["vendor"] = _raw_if_identifier(r.manufacturer, n.hardware_vendor(r.manufacturer))
+    out["model"] = _raw_if_identifier(r.model, n.hardware_model_name(r.manufacturer, r.model))
     out["is_virtual"] = None if r.manufacturer is None and r.model is None else out["hypervisor"] is not None
     return out
 
 
 def _cpu(r: Any) -> Mapping[str, Any]:
-    return {"cpu_family": n.cpu_family(r.cpu_name)}
+    return {
+        "cpu_family": n.cpu_family(r.cpu_name),
+        "cpu_name": _raw_if_identifier(r.cpu_name, n.cpu_model(r.cpu_name)),
+    }
 
 
 def _chassis(r: Any) -> Mapping[str, Any]:
@@ -92,17 +99,34 @@ def _raw_if_identifier(raw: str | None, tidied: Any) -> Any:
     return raw if isinstance(raw, str) and has_identifier(raw) else tidied
 
 
+#: Device rows share few raw (OS, model, CPU, chassis) tuples: each is derived once, up to this many.
+_DEVICE_MEMO_SIZE = 1 << 16
+_device_memo: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+
+
 def _device(r: Any) -> Mapping[str, Any]:
-    os_ = _os_fields(r.os_caption, r.os_version, False)
-    hw = _hardware(r.manufacturer, r.model)
+    key = (r.os_caption, r.os_version, r.manufacturer, r.model, r.cpu_name, r.chassis_type)
+    found = _device_memo.get(key)
+    if found is None:
+        found = _device_fields(*key)
+        if len(_device_memo) < _DEVICE_MEMO_SIZE:
+            _device_memo[key] = found
+    return found
+
+
+def _device_fields(
+    os_caption: Any, os_version: Any, manufacturer: Any, model: Any, cpu_name: Any, chassis_type: Any
+) -> Mapping[str, Any]:
+    os_ = _os_fields(os_caption, os_version, False)
+    hw = _hardware(manufacturer, model)
     return {
         "os_family": os_["family"],
         "os_release": os_["release"],
         "os_edition": os_["edition"],
         "model_family": hw["model_family"],
         "hypervisor": hw["hypervisor"],
-        "cpu_family": n.cpu_family(r.cpu_name),
-        "chassis": n.chassis_name(r.chassis_type),
+        "cpu_family": n.cpu_family(cpu_name),
+        "chassis": n.chassis_name(chassis_type),
     }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sccm_cep import model as m
 from sccm_cep.collector.cadence import Cadence, parse_period, period_of
-from sccm_cep.connector import CollectionRequest, Connector, Stream
+from sccm_cep.connector import CollectionRequest, Connector, Stream, Unavailable, unavailable_of
 from sccm_cep.errors import ConfigError
 from sccm_cep.export.derive import derive, inputs_for
 from sccm_cep.export.write import WrittenSubmission, write_submission
@@ -33,6 +33,7 @@ from sccm_cep.privacy.anonymize import (
 from sccm_cep.privacy.policy import PolicySet
 
 __all__ = [
+    "RECONFIRM_NOTE",
     "Collected",
     "ExportResult",
     "build_request",
@@ -44,6 +45,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("sccm_cep.export.pipeline")
+
+#: The note of a run whose confirmed feedback comment the scrubber now changes (not sent).
+RECONFIRM_NOTE = (
+    "the feedback comment was not sent: scrubbed again it is no longer the text that was"
+    " confirmed; confirm it again with 'sccm-cep feedback SITE --score N --comment TEXT'"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,8 @@ class ExportResult:
     seconds: float
     level: m.Level
     period: str
+    #: Fields the site could not give, as the submission's ``unavailable`` notes say.
+    unavailable: tuple[Unavailable, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,8 @@ def run_export(
     feedback: tuple[int, str | None] | None = None,
     revision: int = 0,
     supersedes: str | None = None,
+    contributor: str | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> ExportResult:
     """Collect, normalize, anonymize and write one submission; nothing is written on failure."""
     collected = collect(
@@ -137,6 +148,8 @@ def run_export(
         feedback=feedback,
         revision=revision,
         supersedes=supersedes,
+        contributor=contributor,
+        progress=progress,
     )
     return write(collected, out_dir, now=now)
 
@@ -153,6 +166,8 @@ def collect(
     revision: int = 0,
     supersedes: str | None = None,
     only: Collection[str] | None = None,
+    contributor: str | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> Collected:
     """Every phase but the last: the anonymized submission ``sources`` give for ``site_code``.
 
@@ -160,15 +175,20 @@ def collect(
     offers any of its records (the submission says which one did). A source the preference does
     not rank for a section (AD coverage) fills only records none of the ranked ones offers.
     ``only`` (record names) leaves every other record empty and unread, sources chosen alike.
+    ``feedback``'s comment must be the text an admin confirmed; ``contributor`` is the
+    installation's contributor pseudonym (``collector.contributor.contributor_pseudonym``).
+    ``progress`` is told (record type name, rows read so far) as each record type is read:
+    names and counts only, never a value.
     """
     started = time.perf_counter()
     request = build_request(policies, level)
-    anonymizer = Anonymizer(policies, secret, level, reference=period_end(period))
+    anonymizer = Anonymizer(policies, secret, level, reference=period_end(period), period=period)
     opened = [sources] if isinstance(sources, Connector) else list(sources)
     offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in opened}
     publisher = NormalizationStats()
     sections: dict[str, dict[str, AnonymizedPart]] = {}
     names: dict[str, str] = {}
+    filled_by: dict[str, str | None] = {}
     for section, types_ in m.SECTIONS.items():
         if not level.includes(types_[0].LEVEL):
             continue
@@ -177,12 +197,14 @@ def collect(
         chosen = _choose(section, types_, offered, ranked)
         for rt in types_:
             name = _filler(rt.NAME, chosen, offered, ranked)
+            filled_by[rt.NAME] = name
             stream = offered[name][rt.NAME] if name else None
             if stream is None or (only is not None and rt.NAME not in only):
                 sections[section][rt.NAME] = AnonymizedPart(rt.NAME, rt.KIND, ())
                 continue
             log.info("collecting %s from %s", rt.NAME, stream.source)
-            sections[section][rt.NAME] = anonymizer.part(rt, _reader(stream, publisher))
+            reader = _counted(_reader(stream, publisher), rt.NAME, progress)
+            sections[section][rt.NAME] = anonymizer.part(rt, reader)
             _add_source(names, section, str(name))
     notes = tuple(n for c in opened for n in c.skipped(request))
     doc = anonymizer.finish(
@@ -193,7 +215,11 @@ def collect(
         feedback=feedback,
         revision=revision,
         supersedes=supersedes,
+        contributor=contributor,
+        unavailable=_unavailable(opened, request, filled_by),
     )
+    if any(n.reason == "reconfirm" for n in doc.suppressed):
+        notes += (RECONFIRM_NOTE,)
     rows = tuple((s, r, part.source_rows) for s, parts in sections.items() for r, part in parts.items())
     log.info(
         "site %s %s: extracted, derived and anonymized %d records in %.1f s (%d notes)",
@@ -223,6 +249,7 @@ def write(collected: Collected, out_dir: Path, *, now: datetime | None = None) -
         seconds=time.perf_counter() - collected.started,
         level=collected.submission.level,
         period=collected.submission.period,
+        unavailable=collected.submission.unavailable,
     )
 
 
@@ -249,6 +276,19 @@ def _filler(
     return next((n for n in offered if n not in ranked and n != chosen and record in offered[n]), None)
 
 
+def _unavailable(
+    opened: Sequence[Connector], request: CollectionRequest, filled_by: Mapping[str, str | None]
+) -> list[Unavailable]:
+    """What the sources could not give: for a record one source filled, that source's word on it;
+    for a record no source filled, every source's."""
+    out: list[Unavailable] = []
+    for connector in opened:
+        for u in unavailable_of(connector, request):
+            if filled_by.get(u.record) in (None, connector.name):
+                out.append(u)
+    return out
+
+
 def _add_source(sources: dict[str, str], section: str, name: str) -> None:
     """Record that ``name`` filled part of ``section`` (several sources join with '+')."""
     names = set(filter(None, sources.get(section, "").split("+"))) | {name}
@@ -265,3 +305,26 @@ def _reader(stream: Stream, publisher: NormalizationStats) -> Callable[[], Itera
             yield derive(raw)
 
     return read
+
+
+#: Rows between two calls of a ``progress`` callback.
+PROGRESS_EVERY = 1000
+
+
+def _counted(
+    read: Callable[[], Iterator[m.Record]], record: str, progress: Callable[[str, int], None] | None
+) -> Callable[[], Iterator[m.Record]]:
+    """``read``, telling ``progress`` the record type and its rows so far (unchanged without one)."""
+    if progress is None:
+        return read
+
+    def counted() -> Iterator[m.Record]:
+        progress(record, 0)
+        rows = 0
+        for rows, each in enumerate(read(), 1):
+            if not rows % PROGRESS_EVERY:
+                progress(record, rows)
+            yield each
+        progress(record, rows)
+
+    return counted

@@ -14,7 +14,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from sccm_cep.contract.submission import ENVELOPE, SCHEMA_FILE, SCHEMA_ID, SCHEMA_VERSION
+from sccm_cep.connector import UnavailableReason
+from sccm_cep.contract.submission import ENVELOPE, MAX_INT, MAX_TEXT, SCHEMA_FILE, SCHEMA_ID, SCHEMA_VERSION
 from sccm_cep.model import SECTIONS, Level, Record
 
 __all__ = ["build_schema", "schema_path"]
@@ -36,16 +37,31 @@ def build_schema() -> dict[str, Any]:
             "properties": props,
         }
     basic_sections = sorted(s for s, t in SECTIONS.items() if t[0].LEVEL is Level.BASIC)
-    digest = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}
+    # Every pattern is anchored and every string has a length, so a value with a trailing
+    # newline ("$" allows one) or non-ASCII digits ("\d" allows them) is never valid, and no
+    # valid value is too long or too large for the receiver's columns (PostgreSQL integer).
+    digest = {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$", "maxLength": 71}
+    pseudonym = {"type": "string", "pattern": "^[0-9a-f]{32}$", "minLength": 32, "maxLength": 32}
+    uuid = {"type": "string", "pattern": "^[0-9a-f-]{36}$", "minLength": 36, "maxLength": 36}
     properties: dict[str, Any] = {
         "schema": {"const": SCHEMA_ID},
         "schema_version": {"const": SCHEMA_VERSION},
         "kind": {"const": "submission"},
-        "document_id": {"type": "string", "format": "uuid", "pattern": "^[0-9a-f-]{36}$"},
-        "site": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-        "period": {"type": "string", "pattern": r"^(\d{4}-Q[1-4]|\d{4}-\d{2}-\d{2}/P14D)$"},
-        "revision": {"type": "integer", "minimum": 0},
-        "supersedes": {"type": "string", "pattern": "^[0-9a-f-]{36}$"},
+        "document_id": {**uuid, "format": "uuid"},
+        "site": pseudonym,
+        "period": {
+            "type": "string",
+            "pattern": "^([0-9]{4}-Q[1-4]|[0-9]{4}-[0-9]{2}-[0-9]{2}/P14D)$",
+            "maxLength": 16,
+        },
+        "revision": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+        "supersedes": uuid,
+        "contributor": {
+            **pseudonym,
+            "description": "Optional: the keyed pseudonym of the collector installation (the same"
+            " for all its sites and key versions); the receiver counts k over it.",
+        },
+        "unavailable": _unavailable_schema(),
         "feedback": {
             "type": "object",
             "additionalProperties": False,
@@ -58,13 +74,13 @@ def build_schema() -> dict[str, Any]:
         },
         "level": {"enum": [lv.value for lv in Level]},
         "generated_at": {"type": "string", "format": "date-time"},
-        "tool_version": {"type": "string"},
+        "tool_version": {"type": "string", "maxLength": 64},
         "policy_digest": digest,
         "content_digest": digest,
         "sources": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {s: {"type": "string"} for s in SECTIONS},
+            "properties": {s: {"type": "string", "maxLength": 128} for s in SECTIONS},
         },
         **sections,
     }
@@ -83,16 +99,53 @@ def build_schema() -> dict[str, Any]:
     }
 
 
+def _unavailable_schema() -> dict[str, Any]:
+    """The notes on fields the site could not give: schema names and a closed reason, no value."""
+    name = "^[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)?$"
+    return {
+        "type": "array",
+        "description": "Fields this site could not give (absent from the sections), each with the"
+        " reason and the views, columns, classes or properties its source lacks.",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["record", "field", "reason", "missing"],
+            "properties": {
+                "record": {"enum": sorted(rt.NAME for types_ in SECTIONS.values() for rt in types_)},
+                "field": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 64},
+                "reason": {"enum": [r.value for r in UnavailableReason]},
+                "missing": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 32,
+                    "items": {"type": "string", "pattern": name, "maxLength": 128},
+                },
+            },
+        },
+    }
+
+
 def _row_schema(rt: type[Record]) -> dict[str, Any]:
     hints = typing.get_type_hints(rt)
     props: dict[str, Any] = {}
     for f in dataclasses.fields(rt):
         if f.name == rt.WEIGHT:
-            props[f.name] = {"type": "integer", "minimum": 0, "description": f.metadata["description"]}
+            props[f.name] = {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_INT,
+                "description": f.metadata["description"],
+            }
             continue
         # Any field may leave as a pseudonym, band or 'other': strings are always allowed.
         kinds = {"string", "null", *_json_types(hints[f.name])}
-        props[f.name] = {"type": sorted(kinds), "description": f.metadata["description"]}
+        props[f.name] = {
+            "type": sorted(kinds),
+            "maxLength": MAX_TEXT,
+            "description": f.metadata["description"],
+        }
+        if kinds & {"integer", "number"}:
+            props[f.name] |= {"minimum": -MAX_INT, "maximum": MAX_INT}
     schema: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,

@@ -2,7 +2,8 @@
 
 A document is written in canonical JSON (sorted keys, no spaces, UTF-8) so the same site
 gives the same bytes for its content and so the same ``content_digest``. Every row is
-validated against the published schema before the file appears under its final name;
+validated against the published schema before the file appears under its final name (rows
+by the checks ``rowcheck`` compiles from the schema once, the envelope by the validator);
 device rows are streamed through a spool file, so memory does not grow with the site.
 """
 
@@ -30,6 +31,7 @@ from sccm_cep.contract.submission import (
     load_schema,
 )
 from sccm_cep.errors import OutputError, SubmissionError
+from sccm_cep.export.rowcheck import RowCheck, Unsupported, compile_row
 from sccm_cep.platform.files import atomic_output
 from sccm_cep.privacy.anonymize import AnonymizedSubmission
 
@@ -75,6 +77,29 @@ def _row_validator(record: str) -> jsonschema.protocols.Validator:
     row = dict(schema["$defs"][record])
     cls = jsonschema.validators.validator_for(schema)
     return cls(row)
+
+
+@lru_cache(maxsize=32)
+def _row_check(record: str) -> RowCheck | None:
+    """The schema's row definition compiled to checks by type (None: it needs the validator)."""
+    try:
+        return compile_row(record, load_schema()["$defs"][record])
+    except Unsupported:
+        return None
+
+
+def _check_row(record: str, row: Any) -> None:
+    """A row passes the compiled check, or the full validator says why not (and if it does not
+    find a reason, the row is refused all the same: the two disagree, so nothing is trusted)."""
+    fast = _row_check(record)
+    if fast is not None and fast.ok(row):
+        return
+    _check(_row_validator(record), row, f"a '{record}' row")
+    if fast is not None:
+        raise SubmissionError(
+            f"a '{record}' row fails the compiled row check of {SCHEMA_FILE}",
+            hint="this is a bug in sccm-cep; nothing was written; please report it",
+        )
 
 
 def _check(validator: jsonschema.protocols.Validator, instance: Any, what: str) -> None:
@@ -138,9 +163,13 @@ def render_submission(
             "content_digest": content_digest,
             "sources": dict(doc.sources),
             "revision": doc.revision,
+            # Which fields the site could not give, and why (schema names only, never a value).
+            "unavailable": [u.as_json() for u in doc.unavailable],
         }
         if doc.supersedes:
             envelope["supersedes"] = doc.supersedes
+        if doc.contributor:
+            envelope["contributor"] = doc.contributor
         _check_skeleton(envelope, doc)
         size = _assemble(out, envelope, spool, spans)
     return RenderedSubmission(doc_id, content_digest, size, rows)
@@ -179,10 +208,9 @@ def _section_chunks(parts: Mapping[str, Any], rows: dict[str, int]) -> Iterator[
     for i, record in enumerate(sorted(parts)):
         part = parts[record]
         yield ("," if i else "") + json.dumps(record) + ":["
-        validator = _row_validator(record)
         n = 0
         for row in part.iter_rows():
-            _check(validator, row, f"a '{record}' row")
+            _check_row(record, row)
             yield ("," if n else "") + canonical_json(row)
             n += 1
         rows[record] = n

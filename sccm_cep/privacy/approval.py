@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from sccm_cep.collector.store import Approval, Store, utcnow
-from sccm_cep.errors import PolicyError
+from sccm_cep.errors import OutputError, PolicyError
+from sccm_cep.platform import make_private_folder, write_private_file
 from sccm_cep.platform.config import data_dir
 from sccm_cep.privacy.catalog import build_catalog, render_json
 from sccm_cep.privacy.policy import PolicySet
@@ -52,8 +53,15 @@ def snapshot_path(digest: str) -> Path:
 def save_snapshot(policies: PolicySet) -> Path:
     """Keep the catalog of ``policies`` so a later change can be reviewed against it."""
     path = snapshot_path(policies.digest)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_json(build_catalog(policies), policies.digest), encoding="utf-8")
+    text = render_json(build_catalog(policies), policies.digest)
+    try:
+        make_private_folder(path.parent)
+        write_private_file(path, text.encode("utf-8"))  # whole or absent, private from the start
+    except OSError as exc:
+        raise OutputError(
+            f"cannot keep the approved catalog at {path}: {exc.strerror or exc.__class__.__name__}",
+            hint="free space in the data folder and run the command again",
+        ) from exc
     return path
 
 

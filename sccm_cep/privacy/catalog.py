@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from sccm_cep import model as m
+from sccm_cep.connector import Unavailable
 from sccm_cep.errors import PolicyError
-from sccm_cep.privacy.policy import FieldPolicy, PolicySet, load_policies
+from sccm_cep.privacy.policy import Action, FieldPolicy, PolicySet, load_policies
+from sccm_cep.privacy.recognized import PARAM as RECOGNIZED_ONLY
+from sccm_cep.privacy.recognized import requires_recognition
 
 __all__ = [
     "ENVELOPE",
@@ -35,6 +38,7 @@ __all__ = [
     "render_csv",
     "render_json",
     "render_markdown",
+    "site_availability",
 ]
 
 SOURCES_GROUP = "sccm_cep.sources"
@@ -87,6 +91,8 @@ class CatalogRow:
 
 
 def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
@@ -169,6 +175,22 @@ ENVELOPE: dict[str, _Fixed] = {
         "sccm-cep",
         {"namespace": "site"},
     ),
+    "contributor": _Fixed(
+        "Pseudonym of the collector installation: the same for all its sites and key versions.",
+        "quasi_identifier",
+        "pseudonymize",
+        "The receiver counts k over contributors, so one customer's sites count once.",
+        "the contributor secret (made at the first join, or set with join --contributor)",
+        {"namespace": "contributor"},
+    ),
+    "unavailable": _Fixed(
+        "Fields this site could not give: record, field, a reason code and the view, column, class"
+        " or property its source lacks.",
+        "technical",
+        "keep",
+        "Tells an absent field from a missing value, so the receiver does not count it as zero.",
+        "sccm-cep (each connector's own report; schema names only, never a site value)",
+    ),
 }
 
 #: The optional 'would you recommend' answer; present only when the admin gave one.
@@ -181,7 +203,7 @@ FEEDBACK: dict[str, _Fixed] = {
         "sccm-cep feedback",
     ),
     "comment": _Fixed(
-        "Optional comment with the score.",
+        "Optional comment with the score, as the admin confirmed its scrubbed text.",
         "free_text",
         "scrub",
         "Why the admin gave that score.",
@@ -230,10 +252,21 @@ def _policy_row(
         sources=dict(sources),
         category=fp.category.value,
         action=fp.action.value,
-        params=dict(fp.params),
+        params=_effective_params(record, fp),
         purpose=fp.purpose,
         level=fp.level.value,
     )
+
+
+def _effective_params(record: str, fp: FieldPolicy) -> dict[str, Any]:
+    """The policy's parameters, plus the defaults a reviewer must see: a software name is sent
+    only when recognized (``recognized_only: true``) unless the policy says otherwise."""
+    params = dict(fp.params)
+    if fp.action in (Action.SUPPRESS_BELOW, Action.TOP_N) and requires_recognition(record, fp.name, params):
+        params[RECOGNIZED_ONLY] = True
+    if fp.action is Action.PSEUDONYMIZE and record == m.Device.NAME:
+        params.setdefault("stable", False)  # a device pseudonym is new every period unless asked
+    return params
 
 
 def _fixed_row(section: str, record: str, name: str, fx: _Fixed) -> CatalogRow:
@@ -377,7 +410,10 @@ def render_markdown(rows: Sequence[CatalogRow], digest: str) -> str:
         "",
         "Every field a submission can contain, where it is read from, what is done to it and why.",
         "A field whose action is `drop` is never sent (and, for site data, never read). Level `enhanced`",
-        "fields are sent only by sites that chose that level.",
+        "fields are sent only by sites that chose that level. `recognized_only=true`: a software name",
+        "is sent only when a shipped catalog of public software recognizes it, any other as",
+        "`unrecognized` with its count (see docs/privacy.md, Recognized software). `stable=false`: the",
+        "device pseudonym is new every period (`stable=true` keeps one; docs/privacy.md, Enhanced level).",
         "",
         f"Policy digest: `{digest}`",
         "",
@@ -415,3 +451,20 @@ def render_markdown(rows: Sequence[CatalogRow], digest: str) -> str:
             lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+# -- one site's view ----------------------------------------------------------------------------
+
+
+def site_availability(
+    rows: Iterable[CatalogRow], unavailable: Mapping[str, Sequence[Unavailable]]
+) -> dict[str, str]:
+    """For each catalog row ("record.field"): "yes" when the site's sources can give it, else why
+    not, per source ("sccm_sql: column v_X.Y is missing"). ``unavailable`` is each source's own
+    word (``Connector.unavailable``) for the same site; fields no source reads (the envelope) are
+    "yes" when nothing names them."""
+    said: dict[str, list[str]] = {}
+    for source, entries in sorted(unavailable.items()):
+        for u in entries:
+            said.setdefault(f"{u.record}.{u.field}", []).append(f"{source}: {u.text()}")
+    return {r.key: "; ".join(said.get(r.key, [])) or "yes" for r in rows}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,8 +20,11 @@ from typing import Any, TypeVar
 
 import yaml
 
+from sccm_cep.connector import available_connectors
 from sccm_cep.errors import PolicyError
 from sccm_cep.model import RECORD_TYPES, SECTIONS, Level, Record, RecordKind
+from sccm_cep.privacy.recognized import PARAM as RECOGNIZED_ONLY
+from sccm_cep.privacy.recognized import RECOGNIZED_FIELDS
 from sccm_cep.privacy.vocabularies import MAPPED
 
 E = TypeVar("E", bound=StrEnum)
@@ -75,11 +80,12 @@ GENERALIZE_SCHEMES = frozenset({"bands", "major_minor", "year", "quarter", "roun
 PARAMS: dict[Action, dict[str, type | tuple[type, ...]]] = {
     Action.KEEP: {},
     Action.DROP: {},
-    Action.PSEUDONYMIZE: {"namespace": str},
+    # stable: a device pseudonym that stays the same across periods (else new every period).
+    Action.PSEUDONYMIZE: {"namespace": str, "stable": bool},
     Action.GENERALIZE: {"scheme": str, "edges": list, "step": (int, float)},
-    Action.SUPPRESS_BELOW: {"k": int},
+    Action.SUPPRESS_BELOW: {"k": int, RECOGNIZED_ONLY: bool},
     Action.SCRUB: {"max_length": int},
-    Action.TOP_N: {"n": int},
+    Action.TOP_N: {"n": int, RECOGNIZED_ONLY: bool},
 }
 REQUIRED: dict[Action, tuple[str, ...]] = {
     Action.PSEUDONYMIZE: ("namespace",),
@@ -260,7 +266,13 @@ def _lint_record(rt: type[Record], policy: Policy) -> list[str]:
             problems.append(
                 f"{where}: field '{fp.name}' is in an enhanced-only record; level must be enhanced"
             )
+        if "stable" in fp.params and rt.KIND is not RecordKind.DEVICE:
+            problems.append(
+                f"{where}: field '{fp.name}': 'stable' applies to device pseudonyms only (the"
+                " others never change with the period)"
+            )
     problems += _lint_vocabularies(rt, policy, where)
+    problems += _lint_recognized(rt, policy, where)
     if rt.WEIGHT is not None:
         weight = policy.fields.get(rt.WEIGHT)
         if weight is not None and (weight.action is not Action.KEEP or weight.level is not Level.BASIC):
@@ -289,13 +301,30 @@ def _lint_vocabularies(rt: type[Record], policy: Policy, where: str) -> list[str
     return problems
 
 
+def _lint_recognized(rt: type[Record], policy: Policy, where: str) -> list[str]:
+    """A product or publisher name is counted (so only recognized names leave) or not sent at all;
+    ``recognized_only`` is a parameter of those fields only."""
+    problems: list[str] = []
+    for fp in policy.fields.values():
+        bound = (rt.NAME, fp.name) in RECOGNIZED_FIELDS
+        if RECOGNIZED_ONLY in fp.params and not bound:
+            names = ", ".join(f"{r}.{f}" for r, f in RECOGNIZED_FIELDS)
+            problems.append(f"{where}: field '{fp.name}': {RECOGNIZED_ONLY} applies only to {names}")
+        elif bound and fp.action not in (Action.SUPPRESS_BELOW, Action.TOP_N, *_OPAQUE):
+            problems.append(
+                f"{where}: field '{fp.name}' names software: {fp.action.value} would send names"
+                " nobody recognized (use suppress_below or top_n, which send only recognized ones)"
+            )
+    return problems
+
+
 SOURCES_FILE = "sources.yaml"
 
 
 def _parse_sources(path: Path) -> dict[str, tuple[str, ...]]:
     """``sources.yaml``: for each section, the connectors to take it from, best first."""
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        doc = read_yaml(path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise PolicyError(f"{path.name}: cannot be read as YAML") from exc
     table = doc.get("sources") if isinstance(doc, dict) else None
@@ -311,15 +340,45 @@ def _parse_sources(path: Path) -> dict[str, tuple[str, ...]]:
         ):
             problems.append(f"{path.name}: section '{section}' needs a list of connector names")
             continue
+        unknown = sorted(set(names) - set(available_connectors()))
+        if unknown:
+            problems.append(f"{path.name}: section '{section}' names no installed connector '{unknown[0]}'")
+            continue
         out[str(section)] = tuple(names)
     if problems:
         raise PolicyError(problems[0], problems=tuple(problems))
     return out
 
 
+#: A policy file is at most this large; no real one comes near it.
+MAX_POLICY_BYTES = 256 * 1024
+
+
+def read_yaml(path: Path) -> Any:
+    """A policy file's YAML, read as untrusted input: a regular file (not a device, pipe or a
+    symlink to one), at most ``MAX_POLICY_BYTES``, and without anchors or aliases (a 1.5 KB
+    alias bomb expands to gigabytes). PolicyError names the file; OSError and YAMLError pass."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise PolicyError(f"{path.name}: is not a regular file", hint="policies are plain *.yaml files")
+    with path.open("rb") as f:
+        data = f.read(MAX_POLICY_BYTES + 1)
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"{path.name}: is over {MAX_POLICY_BYTES // 1024} KB", hint="a policy file is a few KB of YAML"
+        )
+    text = data.decode("utf-8")
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise PolicyError(
+                f"{path.name}: uses YAML anchors or aliases", hint="write each entry out in full"
+            )
+    return yaml.load(text, Loader=_LOADER)
+
+
 def _parse_file(path: Path) -> Policy:
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        doc = read_yaml(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"{path.name}: cannot be read ({exc.__class__.__name__})") from exc
     except yaml.YAMLError as exc:
@@ -367,7 +426,9 @@ def _parse_field(file: str, name: str, entry: object) -> FieldPolicy:
         for key, value in params.items():
             if key not in allowed:
                 problems.append(f"{where}: '{key}' is not a parameter of {action.value}")
-            elif not isinstance(value, allowed[key]) or isinstance(value, bool):
+            elif not isinstance(value, allowed[key]) or (
+                isinstance(value, bool) and allowed[key] is not bool
+            ):
                 problems.append(f"{where}: '{key}' has the wrong type")
         problems += [
             f"{where}: {action.value} needs '{key}'" for key in REQUIRED.get(action, ()) if key not in params
@@ -377,6 +438,10 @@ def _parse_field(file: str, name: str, entry: object) -> FieldPolicy:
         raise PolicyError(problems[0], problems=tuple(problems))
     assert isinstance(purpose, str)
     return FieldPolicy(name, action, category, purpose.strip(), level, params)
+
+
+#: The longest free text a scrub action may keep (the contract's row string bound).
+MAX_SCRUB_LENGTH = 256
 
 
 def _check_params(where: str, action: Action, params: Mapping[str, Any]) -> list[str]:
@@ -390,15 +455,25 @@ def _check_params(where: str, action: Action, params: Mapping[str, Any]) -> list
         if scheme not in GENERALIZE_SCHEMES:
             problems.append(f"{where}: scheme must be one of {', '.join(sorted(GENERALIZE_SCHEMES))}")
         edges = params.get("edges")
-        if scheme == "bands":
-            if not isinstance(edges, list) or not edges:
-                problems.append(f"{where}: bands needs a non-empty 'edges' list")
-            elif not all(isinstance(e, int | float) and not isinstance(e, bool) for e in edges) or (
-                sorted(edges) != edges or len(set(edges)) != len(edges)
-            ):
-                problems.append(f"{where}: edges must be increasing numbers")
-        if scheme == "round" and not (isinstance(params.get("step"), int | float) and params["step"] > 0):
+        if scheme == "bands" and (not isinstance(edges, list) or not edges):
+            problems.append(f"{where}: bands needs a non-empty 'edges' list")
+        elif edges is not None and (
+            not isinstance(edges, list)
+            or not edges
+            or not all(
+                isinstance(e, int | float) and not isinstance(e, bool) and math.isfinite(e) for e in edges
+            )
+            or sorted(edges) != edges
+            or len(set(edges)) != len(edges)
+        ):
+            problems.append(f"{where}: edges must be increasing finite numbers")
+        step = params.get("step")
+        if scheme == "round" and not (isinstance(step, int | float) and math.isfinite(step) and step > 0):
             problems.append(f"{where}: round needs a positive 'step'")
+    if action is Action.SCRUB and "max_length" in params:
+        length = params["max_length"]
+        if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= MAX_SCRUB_LENGTH:
+            problems.append(f"{where}: max_length must be a whole number from 1 to {MAX_SCRUB_LENGTH}")
     if action is Action.PSEUDONYMIZE:
         ns = params.get("namespace")
         if isinstance(ns, str) and not ns.replace("_", "").isalnum():

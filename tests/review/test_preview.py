@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from sccm_cep.cli import cli
@@ -26,6 +27,8 @@ def test_preview_shows_the_document_export_writes_and_stores_nothing(
     # export keys pseudonyms with its own secret, a registered site with the site's secret.
     for key in ("generated_at", "document_id", "site", "content_digest"):
         shown.pop(key), written.pop(key)
+    # A registered site's documents name the installation's contributor; a one-off export has none.
+    assert re.fullmatch(r"[0-9a-f]{32}", shown.pop("contributor")) and "contributor" not in written
     assert _unkeyed(shown) == _unkeyed(written)
 
 
@@ -66,3 +69,17 @@ def test_explain_never_reads_a_dropped_field(cep: Any) -> None:
     explained = cep.json("preview", "PS1", "--explain", "device.host_name", "--level", "enhanced")
     assert explained["examples"] == [] and "never read" in explained["message"]
     cep("preview", "PS1", "--explain", "device.nothing", code=3)
+
+
+@pytest.mark.parametrize("field", ["memory_gb", "cores", "os_release", "model_family", "client_version"])
+def test_explain_of_a_device_field_shows_what_the_k_anonymous_rows_send(cep: Any, field: str) -> None:
+    """Device rows are generalized as a whole table: explain shows each value at the level the
+    export's plan chose, so every example's sent value is one the device rows carry."""
+    args = ("--level", "enhanced", "--period", "2026-Q4")
+    explained = cep.json("preview", "PS1", "--explain", f"device.{field}", *args)
+    shown = cep.json("preview", "PS1", *args)
+    sent_values = {row[field] for row in shown["devices"]["device"]}
+    examples = explained["examples"]
+    assert examples and all(e["sent"] is not None for e in examples)
+    # 'other' (a rare value) may also be on rows that the plan then suppressed as a whole.
+    assert {e["sent"] for e in examples} <= sent_values | {"other"}
