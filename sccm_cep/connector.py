@@ -9,8 +9,10 @@ the directory connector takes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,10 +28,13 @@ __all__ = [
     "DirectorySettings",
     "SiteDiscovery",
     "Stream",
+    "Unavailable",
+    "UnavailableReason",
     "available_connectors",
     "load_discovery",
     "open_connector",
     "site_code_of",
+    "unavailable_of",
 ]
 
 ENTRY_POINT_GROUP = "sccm_cep.connectors"
@@ -81,6 +86,46 @@ class CollectionRequest:
         return bool(self.fields.get(record))
 
 
+class UnavailableReason(StrEnum):
+    """Why a source could not give a field: a closed set, so a submission's notes hold no free text."""
+
+    VIEW_MISSING = "view_missing"
+    COLUMN_MISSING = "column_missing"
+    CLASS_MISSING = "class_missing"
+    PROPERTY_MISSING = "property_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A field a source could not give on this site, and why.
+
+    ``missing`` names the schema objects that are not there (``v_View`` or ``v_View.Column``,
+    a WMI class or ``Class.Property``): declared names of the source, never a site value.
+    """
+
+    record: str
+    field: str
+    reason: UnavailableReason
+    missing: tuple[str, ...]
+
+    def text(self) -> str:
+        what = {
+            UnavailableReason.VIEW_MISSING: "view",
+            UnavailableReason.COLUMN_MISSING: "column",
+            UnavailableReason.CLASS_MISSING: "class",
+            UnavailableReason.PROPERTY_MISSING: "property",
+        }[self.reason]
+        return f"{what} {', '.join(self.missing)} is missing"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "record": self.record,
+            "field": self.field,
+            "reason": self.reason.value,
+            "missing": list(self.missing),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class CheckReport:
     """What a read-only connection to a site found."""
@@ -92,6 +137,8 @@ class CheckReport:
     readable: tuple[str, ...] = ()
     missing_optional: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Fields of a collection request this source cannot give here (``site check`` fills it).
+    unavailable: tuple[Unavailable, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +201,18 @@ class SiteDiscovery(Protocol):
     def __call__(self, settings: DirectorySettings) -> list[dict[str, Any]]: ...
 
 
+def unavailable_of(connector: Connector, request: CollectionRequest) -> tuple[Unavailable, ...]:
+    """The fields of ``request`` ``connector`` cannot give on its site, one entry per field.
+
+    A connector that knows this per field has an ``unavailable(request)`` method (optional, so
+    the seam stays small); one without it reports nothing here, only its ``skipped`` notes.
+    """
+    method = getattr(connector, "unavailable", None)
+    if method is None:
+        return ()
+    return tuple(method(request))
+
+
 def site_code_of(connector: Connector) -> str:
     """The code of the site a connector reads (from its read-only check)."""
     code = connector.check().site_code
@@ -161,7 +220,16 @@ def site_code_of(connector: Connector) -> str:
         raise NotAnSccmSite(
             "the source holds no site row", hint="point it at the site database or the site server"
         )
+    # The code names files (the site's key file): never anything but three letters or digits.
+    if not _SITE_CODE.fullmatch(code):
+        raise NotAnSccmSite(
+            "the source's site code is not three letters or digits",
+            hint="point it at an SCCM site database or site server; check its v_Site / SMS_Site rows",
+        )
     return code
+
+
+_SITE_CODE = re.compile(r"[A-Za-z0-9]{3}")
 
 
 def load_discovery(name: str) -> SiteDiscovery:

@@ -13,7 +13,8 @@ the boundary where they happen, and chained with ``from``.
     │   ├── NotAnSccmSite             exit 6   a required SCCM view is missing
     │   └── SourceQueryError          exit 7   a statement failed on a reachable site
     ├── SubmissionError               exit 8   a document failed its schema (a bug: nothing written)
-    └── OutputError                   exit 9   the output could not be written
+    ├── OutputError                   exit 9   the output could not be written
+    └── NotConfirmed                  exit 13  the text to be sent was not confirmed as shown
 
 Errors keep their data in named attributes, never by position in ``args``. Messages never
 carry a secret or a value read from a site.
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigError",
     "ExitCode",
     "NotAnSccmSite",
+    "NotConfirmed",
     "OutputError",
     "PolicyError",
     "SccmCepError",
@@ -35,6 +37,7 @@ __all__ = [
     "SourceError",
     "SourceQueryError",
     "SourceUnreachable",
+    "StoreDamaged",
     "SubmissionError",
 ]
 
@@ -56,6 +59,7 @@ class ExitCode(IntEnum):
     QUARANTINED = 11  # the receiver refused a document; quarantined, never retried
     BUNDLE = 12  # a bundle was changed or cannot be read
     CANCELLED = 13  # "no" (or no answer) at a prompt; nothing was changed
+    STORE = 14  # the state store is empty, not a database, foreign or damaged; nothing was changed
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -84,6 +88,14 @@ class ConfigError(SccmCepError):
 
     exit_code = ExitCode.CONFIG
     phase = "configuration"
+
+
+class StoreDamaged(SccmCepError):
+    """The state store exists but is empty, unreadable, not ours or missing a table: it is never
+    silently replaced by a new one."""
+
+    exit_code = ExitCode.STORE
+    phase = "state store"
 
 
 class PolicyError(ConfigError):
@@ -144,3 +156,10 @@ class OutputError(SccmCepError):
 
     exit_code = ExitCode.OUTPUT
     phase = "output"
+
+
+class NotConfirmed(SccmCepError):
+    """Free text to be sent was not confirmed exactly as it was shown; nothing was stored."""
+
+    exit_code = ExitCode.CANCELLED
+    phase = "confirmation"

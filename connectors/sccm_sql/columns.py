@@ -15,11 +15,12 @@ from sqlalchemy import Column
 from sqlalchemy.sql import visitors
 
 from sccm_cep import model as m
+from sccm_cep.connector import Unavailable, UnavailableReason
 
 from . import statements as st
 from . import views as v
 
-__all__ = ["FIELD_VIEWS", "columns_read", "probe", "usable_fields"]
+__all__ = ["FIELD_VIEWS", "columns_read", "notes", "probe", "usable_fields"]
 
 #: Fields that need a view besides the record's main one; dropped when that view is absent.
 FIELD_VIEWS: dict[str, dict[str, str]] = {
@@ -78,20 +79,41 @@ def columns_read(plan: st.Plan, field: str, absent: frozenset[str]) -> frozenset
 
 def usable_fields(
     present: Mapping[str, bool], absent: frozenset[str], record: str, fields: frozenset[str]
-) -> tuple[frozenset[str], dict[str, str]]:
-    """The fields of ``record`` a site can give, and why each other one cannot (its note)."""
+) -> tuple[frozenset[str], dict[str, Unavailable]]:
+    """The fields of ``record`` a site can give, and why each other one cannot."""
     plan = st.PLANS[record]
     aux = FIELD_VIEWS.get(record, {})
     usable: set[str] = set()
-    why: dict[str, str] = {}
+    why: dict[str, Unavailable] = {}
     for f in sorted(fields):
         view = aux.get(f, plan.views[0])
         if not present.get(view, False):
-            why[f] = f"optional view {view} is missing"
+            why[f] = Unavailable(record, f, UnavailableReason.VIEW_MISSING, (view,))
             continue
         gone = sorted(columns_read(plan, f, absent) & absent)
         if gone:
-            why[f] = f"column {', '.join(gone)} is missing"
+            why[f] = Unavailable(record, f, UnavailableReason.COLUMN_MISSING, tuple(gone))
             continue
         usable.add(f)
     return frozenset(usable), why
+
+
+def notes(unavailable: list[Unavailable]) -> list[str]:
+    """One line per record and reason: a record not collected at all, or its fields left out."""
+    by_record: dict[str, dict[str, list[str]]] = {}
+    for u in unavailable:
+        if u.reason is UnavailableReason.VIEW_MISSING and u.missing == (st.PLANS[u.record].views[0],):
+            by_record.setdefault(u.record, {})["*"] = [u.missing[0]]
+        else:
+            by_record.setdefault(u.record, {}).setdefault(u.text(), []).append(u.field)
+    out: list[str] = []
+    for record, reasons in by_record.items():
+        if "*" in reasons:
+            out.append(f"{record}: not collected, optional view {reasons['*'][0]} is missing")
+            continue
+        for text, names in sorted(reasons.items()):
+            if text.startswith("view"):
+                out.append(f"{record}: some fields not collected, optional {text}")
+            else:
+                out.append(f"{record}: field {', '.join(sorted(names))} not collected, {text}")
+    return out

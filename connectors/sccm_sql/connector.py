@@ -20,7 +20,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import NullPool
 
 from sccm_cep import model as m
-from sccm_cep.connector import CheckReport, CollectionRequest
+from sccm_cep.connector import (
+    DERIVED_INPUTS,
+    CheckReport,
+    CollectionRequest,
+    Unavailable,
+)
 from sccm_cep.errors import (
     ConfigError,
     NotAnSccmSite,
@@ -85,8 +90,10 @@ class SqlConnector:
         self.present_views()
         return self._absent
 
-    def _plan_fields(self, record: str, fields: frozenset[str]) -> tuple[frozenset[str], dict[str, str]]:
-        """The fields of ``record`` this site can give, and why each other one cannot (its note)."""
+    def _plan_fields(
+        self, record: str, fields: frozenset[str]
+    ) -> tuple[frozenset[str], dict[str, Unavailable]]:
+        """The fields of ``record`` this site can give, and why each other one cannot."""
         return cols.usable_fields(self.present_views(), self._absent, record, fields)
 
     def check(self) -> CheckReport:
@@ -128,27 +135,28 @@ class SqlConnector:
             out.append(_SqlStream(self, plan, usable))
         return out
 
-    def skipped(self, request: CollectionRequest) -> list[str]:
-        """Human notes on what the request wanted that this site does not have."""
-        present = self.present_views()
-        notes = []
-        for record, fields in request.fields.items():
-            plan = st.PLANS.get(record)
-            if plan is None or not fields:
-                continue
-            if not present[plan.views[0]]:
-                notes.append(f"{record}: not collected, optional view {plan.views[0]} is missing")
+    def unavailable(self, request: CollectionRequest) -> list[Unavailable]:
+        """Each field ``request`` wants that this site cannot give, with the view or columns it lacks.
+
+        A derived field (``DERIVED_INPUTS``) is unavailable when every raw field it is computed
+        from is: a missing architecture column takes no other field with it, a missing
+        manufacturer takes the vendor and the model family.
+        """
+        out: list[Unavailable] = []
+        for record, fields in sorted(request.fields.items()):
+            if record not in st.PLANS or not fields:
                 continue
             _, why = self._plan_fields(record, fields)
-            by_reason: dict[str, list[str]] = {}
-            for f, reason in why.items():
-                by_reason.setdefault(reason, []).append(f)
-            for reason, names in sorted(by_reason.items()):
-                if reason.startswith("optional view"):
-                    notes.append(f"{record}: some fields not collected, {reason}")
-                else:
-                    notes.append(f"{record}: field {', '.join(sorted(names))} not collected, {reason}")
-        return notes
+            for name, inputs in DERIVED_INPUTS.get(record, {}).items():
+                if name in fields and name not in why and inputs and all(i in why for i in inputs):
+                    gone = sorted({x for i in inputs for x in why[i].missing})
+                    why[name] = Unavailable(record, name, why[inputs[0]].reason, tuple(gone))
+            out += [why[f] for f in sorted(why)]
+        return out
+
+    def skipped(self, request: CollectionRequest) -> list[str]:
+        """Human notes on what the request wanted that this site does not have."""
+        return cols.notes(self.unavailable(request))
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -60,6 +60,10 @@ R_SYSTEM = _view(
 )
 # Hardware inventory: only ResourceID is guaranteed; a v_GS_* view has the columns of the
 # properties the site inventories (shared/reference/sccm-sql-views.md, "Corrections").
+# Caption0, Version0, OSArchitecture0 and ProductType0 are properties of Win32_OperatingSystem
+# (learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem); whether a site inventories
+# the last two is its own choice (learn.microsoft.com/intune/configmgr/core/clients/manage/inventory/
+# extend-hardware-inventory), so they are optional: without them the fields are named unavailable.
 OPERATING_SYSTEM = _view(
     "v_GS_OPERATING_SYSTEM",
     _i("ResourceID", key=True),
@@ -146,6 +150,11 @@ DEPLOYMENT_SUMMARY = _view(
     # has one row per deployment of every kind, so application deployments (v_ApplicationAssignment;
     # the row's CI_ID is the application's latest-revision CI, "see SMS_ConfigurationItemLatestBaseClass"
     # in the same page) and software update group deployments are read here with no other view.
+    # v_ApplicationAssignment (SMS_ApplicationAssignment, learn.microsoft.com/mem/configmgr/develop/
+    # reference/apps/sms_applicationassignment-server-wmi-class) and v_UpdateGroupAssignment are not
+    # read: their rows are the same deployments, and what they add (revision handling, user
+    # experience and reboot settings, update group membership) is nothing the policies send; the
+    # deadline and intent are here already. An application's revision is not sent either.
     _i("FeatureType", key=True),
     _i("DeploymentIntent"),
     # The view's target count is NumberTotal: public queries read NumberTotal from v_DeploymentSummary

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from sccm_cep import __version__
 from sccm_cep.cli.context import App
@@ -23,6 +22,7 @@ from sccm_cep.cli.inspect import diff_cmd, verify_pseudonym
 from sccm_cep.cli.outbox import outbox
 from sccm_cep.cli.participation import feedback_cmd, join_cmd, leave_cmd, status_cmd
 from sccm_cep.cli.policy import policy
+from sccm_cep.cli.progress import ProgressMode
 from sccm_cep.cli.receiver import receiver
 from sccm_cep.cli.review import fields, preview, report
 from sccm_cep.cli.run import run_cmd
@@ -30,8 +30,9 @@ from sccm_cep.cli.schedule import schedule
 from sccm_cep.cli.sites import site
 from sccm_cep.errors import ExitCode
 
-# The command modules import the heavy libraries (SQLAlchemy, alembic, httpx, jsonschema)
-# inside the commands that use them, so --help and --version answer at once.
+# The command modules import the heavy libraries (SQLAlchemy, alembic, httpx, jsonschema, and
+# rich itself) inside the commands that use them, so --help and --version answer at once;
+# tests/unit/test_startup.py holds them to it.
 
 __all__ = ["EXIT_CANCELLED", "App", "cli", "main"]
 
@@ -56,12 +57,24 @@ EXIT_CANCELLED = ExitCode.CANCELLED
     envvar="SCCM_CEP_DATA_DIR",
     help="Folder for the state store and site secrets (default: the platform's user data folder).",
 )
+@click.option(
+    "--progress",
+    type=click.Choice([mode.value for mode in ProgressMode]),
+    default=ProgressMode.AUTO.value,
+    envvar="SCCM_CEP_PROGRESS",
+    show_default=True,
+    help="Progress line of long commands on standard error: auto shows it only on a terminal.",
+)
 @click.pass_context
-def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: str | None) -> None:
+def cli(
+    ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: str | None, progress: str
+) -> None:
     """Customer Experience Program submissions from Configuration Manager sites."""
     if data_dir_opt:
         # config.data_dir() reads the variable; a scheduled task cannot set environment variables.
         os.environ["SCCM_CEP_DATA_DIR"] = str(Path(data_dir_opt).resolve())
+    from rich.console import Console
+
     from sccm_cep.cli.oplog import configure_logging, log_outcome_on_close
 
     # Standard error, the log file in the data folder, and the Windows Event Log where usable.
@@ -73,6 +86,7 @@ def cli(ctx: click.Context, verbose: bool, state_url: str | None, data_dir_opt: 
         out=Console(soft_wrap=True, width=width),
         err=Console(stderr=True, soft_wrap=True),
         state_url=state_url,
+        progress=progress,
     )
     ctx.obj = app
     ctx.call_on_close(lambda: app._store.dispose() if app._store else None)
@@ -128,6 +142,14 @@ def main() -> None:
         # so only the type is printed unless the operator asks for the full traceback.
         if os.environ.get("SCCM_CEP_DEBUG"):
             raise
+        if _database_damage(exc):
+            print(
+                f"error: state store: a database could not be read ({exc.__class__.__name__}: the file"
+                " is damaged); nothing more was changed (run 'sccm-cep doctor'; restore state.db from a"
+                " backup)",
+                file=sys.stderr,
+            )
+            sys.exit(ExitCode.STORE)
         print(
             f"error: internal error ({exc.__class__.__name__}); nothing was sent. "
             "Set SCCM_CEP_DEBUG=1 to see the traceback and report it.",
@@ -135,6 +157,23 @@ def main() -> None:
         )
         sys.exit(ExitCode.INTERNAL)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _database_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite saying a database file is damaged (a page or table gone after
+    the store was opened): its own exit code, never an internal error."""
+    if isinstance(exc, UnicodeDecodeError):
+        # SQLite returns undecodable text from a damaged page as this, raised inside SQLAlchemy.
+        tb, frames = exc.__traceback__, []
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_filename)
+            tb = tb.tb_next
+        return any("sqlalchemy" in f for f in frames)
+    errors = sys.modules.get("sqlalchemy.exc")
+    if errors is None or not isinstance(exc, errors.DatabaseError):
+        return False
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(w in text for w in ("malformed", "not a database", "no such table", "disk image"))
 
 
 def _tolerate_legacy_code_pages() -> None:

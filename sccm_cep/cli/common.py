@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = [
     "add_plain_row",
@@ -26,6 +27,8 @@ F = Callable[..., Any]
 
 def add_plain_row(table: Table, *cells: str) -> None:
     """Add a row; ``[keyring]`` in a value stays ``[keyring]`` instead of becoming a style."""
+    from rich.markup import escape
+
     table.add_row(*(escape(c) for c in cells))
 
 

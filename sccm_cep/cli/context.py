@@ -4,28 +4,31 @@ turns an expected error into its one line on standard error and its exit code.""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from rich.console import Console
-
 from sccm_cep.errors import SccmCepError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from sccm_cep.collector.store import Store
 
-__all__ = ["App", "expected"]
+__all__ = ["App", "expected", "report_skipped"]
 
 
 @dataclass
 class App:
-    """What every subcommand gets: where to print, and the state store (opened on first use)."""
+    """What every subcommand gets: where to print, and the state store (opened on first use).
+
+    ``progress`` is the ``--progress`` choice (auto, always, never; see ``cli/progress.py``)."""
 
     out: Console
     err: Console
     state_url: str | None = None
+    progress: str = "auto"
     _store: Store | None = None
 
     @property
@@ -54,3 +57,12 @@ def expected(app: App) -> Iterator[None]:
         yield
     except SccmCepError as exc:
         app.fail(exc)
+
+
+def report_skipped(app: App, skipped: Sequence[SccmCepError]) -> None:
+    """After the readable rows were printed: one ``error:`` line per row that was skipped (a
+    damaged row of the store), then that error's exit code."""
+    for exc in skipped:
+        app.err.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+    if skipped:
+        sys.exit(skipped[0].exit_code)

@@ -128,10 +128,11 @@ def bundle() -> None:
 @click.pass_obj
 def bundle_prepare(app: App, site_code: str, out_file: Path, as_json: bool) -> None:
     """Write the site's pending documents to a signed bundle to carry out by hand."""
+    from sccm_cep.cli.progress import progress_shown
     from sccm_cep.collector.store import utcnow as _utcnow
     from sccm_cep.delivery import prepare_bundle
 
-    with expected(app):
+    with expected(app), progress_shown(app, "preparing the bundle", as_json=as_json):
         info = prepare_bundle(app.store, site_code, out_file, now=_utcnow())
     ids = [d.document_id for d in info.documents]
     if as_json:
@@ -166,10 +167,11 @@ def bundle_upload(
     as_json: bool,
 ) -> None:
     """Verify a bundle and upload its documents (needs no site and no state store)."""
+    from sccm_cep.cli.progress import progress_shown
     from sccm_cep.delivery import DeliverySettings, upload_bundle
 
     target = receipts or bundle_file.with_name(bundle_file.name + ".receipts.json")
-    with expected(app):
+    with expected(app), progress_shown(app, "uploading the bundle", as_json=as_json):
         settings = DeliverySettings.resolve(
             endpoint=endpoint,
             ca_bundle=ca_bundle,
@@ -189,8 +191,17 @@ def bundle_upload(
         for r in done:
             app.say(f"{r.document_id}: {r.status}" + (f" ({r.reason})" if r.reason else ""))
         app.say(f"receipts: {target} (carry it back and run 'bundle import' on the site)")
-    from sccm_cep.delivery.upload import exit_code_of
+    from sccm_cep.delivery.upload import UploadStatus, exit_code_of
 
+    for r in done:
+        if r.status == UploadStatus.QUARANTINED:
+            # One line per refusal on standard error, as 'send' does: a script sees why it failed.
+            app.err.print(
+                f"error: delivery: {r.document_id} was refused: {r.reason}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     sys.exit(exit_code_of(r.status for r in done))
 
 

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import add_plain_row, json_option
 from sccm_cep.cli.context import expected
@@ -70,6 +69,8 @@ def ldap_options(f: F) -> F:
 @click.pass_obj
 def site_discover(app: App, /, as_json: bool, **opts: Any) -> None:
     """List the SCCM sites and management points published in Active Directory."""
+    from rich.table import Table
+
     from sccm_cep.collector.directory import discover_sites
 
     with expected(app):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
@@ -22,10 +21,10 @@ from sccm_cep.cli.discover import ldap_options
 from sccm_cep.model import Level
 
 if TYPE_CHECKING:
-    from sccm_cep.connector import Connector
+    from sccm_cep.connector import Connector, Unavailable
     from sccm_cep.export.pipeline import ExportResult
 
-__all__ = ["export"]
+__all__ = ["export", "print_unavailable"]
 
 F = Callable[..., Any]
 
@@ -99,6 +98,7 @@ def export(
 ) -> None:
     """Export one submission from a site (database URL, or WinRM) and print where it was written."""
     from sccm_cep.cli.oplog import note_outcome
+    from sccm_cep.cli.progress import progress_shown
     from sccm_cep.export.pipeline import current_period, run_export
     from sccm_cep.platform.config import site_secret
     from sccm_cep.privacy.anonymize import SiteSecret
@@ -108,15 +108,17 @@ def export(
         policies = load_policies(policies_dir)
         opened, site_code = _open_sources(db_url, password_ref, coverage, more)
         try:
-            result = run_export(
-                opened,
-                policies,
-                level=Level(level),
-                period=period or current_period(datetime.now(UTC).date()),
-                secret_for=lambda code: SiteSecret(site_secret(code, secret_ref), site=code),
-                out_dir=out_dir,
-                site_code=site_code,
-            )
+            with progress_shown(app, "exporting", as_json=as_json) as progress:
+                result = run_export(
+                    opened,
+                    policies,
+                    level=Level(level),
+                    period=period or current_period(datetime.now(UTC).date()),
+                    secret_for=lambda code: SiteSecret(site_secret(code, secret_ref), site=code),
+                    out_dir=out_dir,
+                    site_code=site_code,
+                    progress=progress,
+                )
         finally:
             for each in opened:
                 each.close()
@@ -194,10 +196,29 @@ def _result_json(result: ExportResult) -> dict[str, Any]:
         ],
         "publisher_normalized_share": result.publisher_normalized_share,
         "notes": list(result.notes),
+        "unavailable": [u.as_json() for u in result.unavailable],
     }
 
 
+def print_unavailable(app: App, unavailable: Sequence[Unavailable], *, title: str | None = None) -> None:
+    """The fields this site could not give, as the submission's ``unavailable`` notes say."""
+    from rich.table import Table
+
+    if not unavailable:
+        return
+    table = Table(
+        title=title or f"Not available on this site ({len(unavailable)} fields, absent from the submission)"
+    )
+    for name in ("record", "field", "why"):
+        table.add_column(name)
+    for u in unavailable:
+        add_plain_row(table, u.record, u.field, u.text())
+    app.out.print(table)
+
+
 def _print_summary(app: App, result: ExportResult) -> None:
+    from rich.table import Table
+
     table = Table(title=f"CEP submission {result.period} (level {result.level.value})")
     for name in ("section", "record", "rows read", "rows sent"):
         table.add_column(name, justify="right" if name.startswith("rows") else "left")
@@ -209,12 +230,13 @@ def _print_summary(app: App, result: ExportResult) -> None:
         for name in ("record", "field", "rule", "values", "devices"):
             hidden.add_column(name)
         for s in result.suppressed:
-            rule = "identifier" if s.reason == "identifier" else f"{s.action} {s.threshold}"
+            rule = s.reason if s.reason in ("identifier", "unrecognized") else f"{s.action} {s.threshold}"
             add_plain_row(hidden, s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
         app.out.print(hidden)
     share = result.publisher_normalized_share
     if share is not None:
         app.out.print(f"software entries whose publisher was normalized: {share:.1%}")
+    print_unavailable(app, result.unavailable)
     for note in result.notes:
         app.out.print(f"note: {note}", markup=False, highlight=False)
     app.out.print(

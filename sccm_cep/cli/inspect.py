@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
@@ -30,6 +30,8 @@ def diff_cmd(
     app: App, site_code: str, from_period: str | None, to_period: str | None, limit: int, as_json: bool
 ) -> None:
     """What changed between two of a site's submissions, section by section."""
+    from rich.table import Table
+
     from sccm_cep.review.diff import diff_documents, load_pair
 
     with expected(app):
@@ -58,18 +60,27 @@ def diff_cmd(
 @click.argument("site_code", metavar="SITE")
 @click.option("--kind", required=True, help="The pseudonym namespace, e.g. device, site, deployment.")
 @click.option("--value", required=True, help="The local value, e.g. a device's SMS unique id (GUID:...).")
+@click.option(
+    "--period",
+    help="The document's period: device pseudonyms change every period (default: the current quarter).",
+)
 @policies_option
 @click.pass_obj
-def verify_pseudonym(app: App, site_code: str, kind: str, value: str, policies_dir: Path | None) -> None:
+def verify_pseudonym(
+    app: App, site_code: str, kind: str, value: str, period: str | None, policies_dir: Path | None
+) -> None:
     """Print the pseudonym VALUE gets in this site's documents (the secret stays here)."""
     from sccm_cep.collector.keys import site_secret
     from sccm_cep.collector.sites import find_site
+    from sccm_cep.export.pipeline import current_period, period_end
+    from sccm_cep.model import RecordKind, record_type
+    from sccm_cep.privacy.anonymize import device_namespace
     from sccm_cep.privacy.policy import Action, load_policies
 
     with expected(app):
         policies = load_policies(policies_dir)
         kinds = {
-            str(fp.params["namespace"]): f"{p.record}.{fp.name}"
+            str(fp.params["namespace"]): (p.record, fp)
             for p in policies.policies.values()
             for fp in p.fields.values()
             if fp.action is Action.PSEUDONYMIZE
@@ -78,6 +89,12 @@ def verify_pseudonym(app: App, site_code: str, kind: str, value: str, policies_d
             raise ConfigError(
                 f"'{kind}' is not a pseudonym kind", hint=f"use one of {', '.join(sorted(kinds))}"
             )
+        period = period or current_period(datetime.now(UTC).date())
+        period_end(period)  # a malformed period is a usage error, not a wrong pseudonym
         with app.store.session() as session:
             secret = site_secret(find_site(session, site_code))
-    app.say(f"{secret.pseudonym(kind, value)}  ({kinds[kind]})")
+    record, fp = kinds[kind]
+    namespace = kind
+    if record_type(record).KIND is RecordKind.DEVICE:  # keyed per period unless stable
+        namespace = device_namespace(fp, period)
+    app.say(f"{secret.pseudonym(namespace, value)}  ({record}.{fp.name})")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
     json_option,
 )
-from sccm_cep.cli.context import App, expected
+from sccm_cep.cli.context import App, expected, report_skipped
 
 __all__ = ["outbox"]
 
@@ -27,12 +26,15 @@ def outbox() -> None:
 @click.pass_obj
 def outbox_list(app: App, site_code: str | None, as_json: bool) -> None:
     """List every submission and deletion request the store holds."""
+    from rich.table import Table
+
     from sccm_cep.collector.participation import outbox_rows
 
     with expected(app):
-        rows = outbox_rows(app.store, site=site_code)
+        rows, damaged = outbox_rows(app.store, site=site_code)
     if as_json:
         app.emit_json(rows)
+        report_skipped(app, damaged)
         return
     table = Table(title="Outbox")
     for col in ("site", "kind", "period", "rev", "state", "created", "document"):
@@ -49,6 +51,7 @@ def outbox_list(app: App, site_code: str | None, as_json: bool) -> None:
             r["document_id"],
         )
     app.out.print(table)
+    report_skipped(app, damaged)
 
 
 @outbox.command("show")

@@ -6,7 +6,6 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
@@ -15,7 +14,7 @@ from sccm_cep.cli.common import (
     policies_option,
     today,
 )
-from sccm_cep.cli.context import App, expected
+from sccm_cep.cli.context import App, expected, report_skipped
 from sccm_cep.collector.cadence import Cadence
 from sccm_cep.model import Level
 
@@ -31,6 +30,15 @@ __all__ = ["feedback_cmd", "join_cmd", "leave_cmd", "status_cmd"]
 @click.option(
     "--yes", is_flag=True, help="Accept without asking (for scripts); the field list is still printed."
 )
+@click.option(
+    "--contributor",
+    "contributor_ref",
+    metavar="REF",
+    envvar="SCCM_CEP_CONTRIBUTOR",
+    help="The contributor secret (env:NAME, file:PATH, keyring:SERVICE/USER) to use instead of"
+    " making one: give the same on every collector of your organization, so the vendor counts it"
+    " as one contributor.",
+)
 @as_of_option
 @policies_option
 @json_option
@@ -41,11 +49,14 @@ def join_cmd(
     cadence: str,
     level: str,
     yes: bool,
+    contributor_ref: str | None,
     as_of: datetime | None,
     policies_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Join the program: shows exactly what will be collected, then asks."""
+    from rich.table import Table
+
     from sccm_cep.collector.cadence import Cadence
     from sccm_cep.collector.participation import collected_fields, join
     from sccm_cep.collector.sites import find_site
@@ -77,6 +88,7 @@ def join_cmd(
             actor=current_actor(),
             policies=policies,
             approved_at=as_of,  # the simulated calendar dates the approval too
+            contributor=contributor_ref,
         )
     if as_json:
         app.emit_json(
@@ -123,12 +135,15 @@ def leave_cmd(app: App, site_code: str, yes: bool, as_of: datetime | None, as_js
 @click.pass_obj
 def status_cmd(app: App, as_of: datetime | None, as_json: bool) -> None:
     """Every site: joined or not, level, cadence, last and next submission."""
-    from sccm_cep.collector.participation import status
+    from rich.table import Table
+
+    from sccm_cep.collector.status import status
 
     with expected(app):
-        rows = status(app.store, today=today(as_of))
+        rows, damaged = status(app.store, today=today(as_of))
     if as_json:
         app.emit_json([r.as_json() for r in rows])
+        report_skipped(app, damaged)
         return
     table = Table(title="Sites")
     for col in ("site", "joined", "level", "cadence", "last period", "state", "next due"):
@@ -145,24 +160,67 @@ def status_cmd(app: App, as_of: datetime | None, as_json: bool) -> None:
             r.next_due or "",
         )
     app.out.print(table)
+    report_skipped(app, damaged)
 
 
 @click.command("feedback")
 @click.argument("site_code", metavar="SITE")
 @click.option("--score", type=click.IntRange(0, 10), required=True, help="Would you recommend us? 0-10.")
-@click.option("--comment", help="Optional comment (scrubbed of personal data before it is stored).")
+@click.option(
+    "--comment",
+    help="Optional comment. It is scrubbed of personal data, shown exactly as it would be sent, and"
+    " kept only when you confirm that text.",
+)
+@click.option(
+    "--confirm-text",
+    metavar="TEXT",
+    help="For scripts: the scrubbed comment exactly as shown (byte for byte) instead of the prompt;"
+    " any other text stores nothing (exit 13).",
+)
 @as_of_option
 @json_option
 @click.pass_obj
 def feedback_cmd(
-    app: App, site_code: str, score: int, comment: str | None, as_of: datetime | None, as_json: bool
+    app: App,
+    site_code: str,
+    score: int,
+    comment: str | None,
+    confirm_text: str | None,
+    as_of: datetime | None,
+    as_json: bool,
 ) -> None:
-    """Answer the quarterly question; it goes out with the period's submission."""
-    from sccm_cep.collector.participation import record_feedback
+    """Answer the quarterly question; it goes out with the period's submission.
 
+    A comment is shown as it would be sent (scrubbed) and kept only if you confirm that text."""
+    from sccm_cep.collector.participation import record_feedback, scrubbed_comment
+    from sccm_cep.collector.store import current_actor
+
+    if confirm_text is not None and not comment:
+        raise click.UsageError("--confirm-text confirms a --comment; give the comment too")
+    shown = scrubbed_comment(comment)
+    if shown is not None:
+        # Exactly the text, through click (no console markup): it goes to standard error
+        # with --json, so the JSON on standard output stays clean.
+        click.echo("The comment will be sent exactly as:", err=as_json)
+        click.echo(f"  {shown}", err=as_json)
+        if confirm_text is None:
+            if not click.confirm("Send exactly this text?", default=False, err=as_json):
+                raise click.Abort
+            confirm_text = shown
+    elif comment:
+        app.say("nothing is left of the comment once scrubbed: only the score is kept")
     with expected(app):
-        period = record_feedback(app.store, site_code, score=score, comment=comment, today=today(as_of))
+        period = record_feedback(
+            app.store,
+            site_code,
+            score=score,
+            comment=comment,
+            today=today(as_of),
+            confirmed_text=confirm_text,
+            actor=current_actor(),
+        )
     if as_json:
-        app.emit_json({"site": site_code.upper(), "period": period, "score": score})
+        app.emit_json({"site": site_code.upper(), "period": period, "score": score, "comment": shown})
     else:
-        app.say(f"feedback stored for {site_code.upper()} {period}")
+        kept = " with the confirmed comment" if shown is not None else ""
+        app.say(f"feedback stored for {site_code.upper()} {period}{kept}")

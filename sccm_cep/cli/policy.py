@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
@@ -76,6 +75,8 @@ def policy_approve(app: App, by: str, note: str | None, policies_dir: Path | Non
 @click.pass_obj
 def policy_history(app: App, as_json: bool) -> None:
     """Every policy approval, newest first."""
+    from rich.table import Table
+
     from sccm_cep.privacy import approval as approval_mod
 
     with expected(app):

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
@@ -17,7 +16,6 @@ from sccm_cep.cli.common import (
 )
 from sccm_cep.cli.context import App, expected
 from sccm_cep.model import Level
-from sccm_cep.platform.files import write_text_atomically
 
 if TYPE_CHECKING:
     from sccm_cep.privacy import catalog as catalog_mod
@@ -45,12 +43,26 @@ _LEVELS = click.Choice([lv.value for lv in Level])
     help="Mark changes against other policies: a policies folder, a 'fields --format json' file,"
     " or an approved digest (sha256:...).",
 )
+@click.option(
+    "--site",
+    "site_code",
+    metavar="CODE",
+    help="Connect to this registered site (read-only) and say which fields it can give (table, json).",
+)
 @click.pass_obj
-def fields(app: App, level: str | None, fmt: str, policies_dir: Path | None, against: str | None) -> None:
+def fields(
+    app: App,
+    level: str | None,
+    fmt: str,
+    policies_dir: Path | None,
+    against: str | None,
+    site_code: str | None,
+) -> None:
     """The field catalog: every field, its source, category, treatment, purpose and level."""
     from sccm_cep.privacy import catalog as catalog_mod
     from sccm_cep.privacy.policy import load_policies
 
+    on_site: dict[str, str] | None = None
     with expected(app):
         policies = load_policies(policies_dir)
         sources = catalog_mod.load_sources()
@@ -59,7 +71,11 @@ def fields(app: App, level: str | None, fmt: str, policies_dir: Path | None, aga
             rows = catalog_mod.compare(rows, catalog_mod.load_baseline(against, sources))
         if level:
             rows = catalog_mod.filter_level(rows, Level(level))
-    if fmt == "json":
+        if site_code:
+            on_site = _site_view(app, site_code, policies, rows, Level(level or Level.ENHANCED.value))
+    if on_site is not None and fmt in ("table", "json"):
+        _print_site_view(app, rows, on_site, policies.digest, site_code or "", as_json=fmt == "json")
+    elif fmt == "json":
         click.echo(catalog_mod.render_json(rows, policies.digest), nl=False)
     elif fmt == "csv":
         click.echo(catalog_mod.render_csv(rows), nl=False)
@@ -129,6 +145,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML report for a reviewer: catalog, contents, suppression, approvals, outbox."""
     from sccm_cep.collector.sites import find_site
+    from sccm_cep.platform.files import write_text_atomically
     from sccm_cep.privacy import approval as approval_mod
     from sccm_cep.privacy import catalog as catalog_mod
     from sccm_cep.privacy.policy import load_policies
@@ -159,7 +176,49 @@ def _show(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _site_view(
+    app: App, code: str, policies: Any, rows: list[catalog_mod.CatalogRow], level: Level
+) -> dict[str, str]:
+    """For each catalog row, whether site ``code``'s sources can give it (asked of the sources)."""
+    from sccm_cep.collector.sites import check_site
+    from sccm_cep.export.pipeline import build_request
+    from sccm_cep.privacy import catalog as catalog_mod
+
+    reports = check_site(app.store, code, build_request(policies, level))
+    return catalog_mod.site_availability(rows, {name: r.unavailable for name, r in reports})
+
+
+def _print_site_view(
+    app: App,
+    rows: list[catalog_mod.CatalogRow],
+    on_site: dict[str, str],
+    digest: str,
+    code: str,
+    *,
+    as_json: bool,
+) -> None:
+    from rich.table import Table
+
+    if as_json:
+        body = {
+            "policy_digest": digest,
+            "site": code.upper(),
+            "fields": [{**r.as_json(), "on_site": on_site[r.key]} for r in rows],
+        }
+        click.echo(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    missing = sum(1 for v in on_site.values() if v != "yes")
+    table = Table(title=f"Field catalog ({digest}) on site {code.upper()}: {missing} field(s) not available")
+    for name in ("section", "record.field", "treatment", "level", f"on site {code.upper()}"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        add_plain_row(table, r.section, r.key, r.treatment(), r.level, on_site[r.key])
+    app.out.print(table)
+
+
 def _catalog_table(app: App, rows: list[catalog_mod.CatalogRow], digest: str, *, changes: bool) -> None:
+    from rich.table import Table
+
     from sccm_cep.privacy import catalog as catalog_mod
 
     connectors = [c for c in catalog_mod.connectors_of(rows) if c != "sccm-cep"]
@@ -180,6 +239,8 @@ def _catalog_table(app: App, rows: list[catalog_mod.CatalogRow], digest: str, *,
 
 
 def _print_preview(app: App, result: review_mod.Preview) -> None:
+    from rich.table import Table
+
     app.say(
         f"Preview of site {result.site}, period {result.period}, level {result.level.value}:"
         " exactly what would be sent. Nothing was stored or sent."
@@ -198,7 +259,7 @@ def _print_preview(app: App, result: review_mod.Preview) -> None:
         for name in ("record", "field", "rule", "values", "devices"):
             hidden.add_column(name)
         for s in result.suppressed:
-            rule = "identifier" if s.reason == "identifier" else f"{s.action} {s.threshold}"
+            rule = s.reason if s.reason in ("identifier", "unrecognized") else f"{s.action} {s.threshold}"
             add_plain_row(hidden, s.record, s.field, rule, f"{s.values:,}", f"{s.devices:,}")
         app.out.print(hidden)
     for note in result.notes:
@@ -206,6 +267,8 @@ def _print_preview(app: App, result: review_mod.Preview) -> None:
 
 
 def _print_explanation(app: App, ex: review_mod.Explanation, as_json: bool) -> None:
+    from rich.table import Table
+
     from sccm_cep.review import preview as review_mod
 
     if as_json:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -52,6 +53,7 @@ def run_cmd(
 
     Exit 10 if a site failed; else the sending's code (4 unreachable, 11 quarantined)."""
     from sccm_cep.cli.oplog import note_outcome
+    from sccm_cep.cli.progress import progress_shown
     from sccm_cep.collector.runner import run_due, run_period
     from sccm_cep.delivery import DeliverySettings, count_unsent, send_pending
     from sccm_cep.privacy.policy import load_policies
@@ -62,16 +64,22 @@ def run_cmd(
         raise click.UsageError("--period needs exactly one --site")
     with expected(app):
         policies = load_policies(policies_dir)
-        if period:
-            outcomes = [run_period(app.store, policies, site_codes[0], period, force=force)]
-        else:
-            outcomes = run_due(app.store, policies, today=today(as_of), sites=site_codes)
+        with progress_shown(app, "taking the due submissions", as_json=as_json) as progress:
+            if period:
+                outcomes = [
+                    run_period(app.store, policies, site_codes[0], period, force=force, progress=progress)
+                ]
+            else:
+                outcomes = run_due(
+                    app.store, policies, today=today(as_of), sites=site_codes, progress=progress
+                )
         settings = DeliverySettings.resolve(endpoint=endpoint)
         sending = None
         unsent = 0
         if settings.endpoint:
             only = site_codes[0] if len(site_codes) == 1 else None
-            sending = send_pending(app.store, settings, site=only)
+            with progress_shown(app, "sending", as_json=as_json):
+                sending = send_pending(app.store, settings, site=only)
         else:
             unsent = count_unsent(app.store, sites=site_codes)
     note_outcome(
@@ -89,7 +97,18 @@ def run_cmd(
             soft_wrap=True,
         )
     _print_outcomes(app, outcomes, sending, as_json=as_json, by_hand=bool(period))
-    if any(o.status == "failed" for o in outcomes):
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        # The reason on standard error too (stdout may be JSON or go to a file): one line each.
+        app.err.print(
+            f"error: run: site {o.site} failed"
+            + (f" (exit {o.exit_code})" if o.exit_code else "")
+            + (f": {o.message}" if o.message else ""),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if failed:
         sys.exit(ExitCode.RUN_FAILED)
     if sending is not None and sending.exit_code:
         sys.exit(sending.exit_code)
@@ -100,9 +119,14 @@ def _print_outcomes(
 ) -> None:
     """What each site's step and each send did; quiet for sites with nothing due unless by hand."""
     sent = list(sending.results) if sending else []
+    missing: dict[str | None, list[dict[str, Any]]] = {
+        o.document_id: _unavailable(app, o.document_id)
+        for o in outcomes
+        if o.document_id and o.status == "taken"
+    }
     if as_json:
         app.emit_json(
-            [{"step": "take", **o.as_json()} for o in outcomes]
+            [{"step": "take", **o.as_json(), "unavailable": missing.get(o.document_id, [])} for o in outcomes]
             + [
                 {
                     "step": "send",
@@ -127,9 +151,27 @@ def _print_outcomes(
         if o.message:
             text += f": {o.message}"
         app.say(text)
+        gone = missing.get(o.document_id, [])
+        if gone:
+            app.say(f"{o.site}: {len(gone)} field(s) this site cannot give, absent from the submission:")
+        for u in gone:
+            app.say(
+                f"{o.site}:   {u['record']}.{u['field']}: {u['reason'].replace('_', ' ')} {', '.join(u['missing'])}"
+            )
     for r in sent:
         if r.status != "sent":
             app.say(f"{r.site}: send {r.status} ({r.document_id})" + (f": {r.reason}" if r.reason else ""))
+
+
+def _unavailable(app: App, document_id: str) -> list[dict[str, Any]]:
+    """The ``unavailable`` notes of a document the run put in the outbox (its own words)."""
+    from sccm_cep.delivery.outbox import show_document
+
+    _, text = show_document(app.store, document_id)
+    if text is None:
+        return []
+    notes = json.loads(text).get("unavailable") or []
+    return [dict(n) for n in notes]
 
 
 def _run_summary(outcomes: list[RunOutcome], sending: SendReport | None, unsent: int) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import socket
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from sccm_cep.cli.context import App, expected
-from sccm_cep.collector import schedule as schedule_mod
 from sccm_cep.errors import SccmCepError
+
+if TYPE_CHECKING:
+    from sccm_cep.collector.schedule import Runner
 
 __all__ = ["schedule", "schedule_runner"]
 
@@ -23,7 +26,11 @@ _NEEDS_USER = (
 
 
 #: Runs crontab, systemctl and schtasks for the ``schedule`` commands; tests put a recorder here.
-schedule_runner: schedule_mod.Runner = subprocess.run
+schedule_runner: Runner = subprocess.run
+
+#: ``sccm_cep.collector.schedule.KINDS``, written out so that ``--help`` does not load the
+#: scheduler templates (tests/unit/test_startup.py checks that the two agree).
+KINDS = ("cron", "systemd", "windows-task")
 
 
 def _warn(app: App, text: str) -> None:
@@ -54,7 +61,7 @@ def _site_refs(app: App, state: str) -> list[tuple[str, str]]:
 
 kind_option = click.option(
     "--kind",
-    type=click.Choice(list(schedule_mod.KINDS)),
+    type=click.Choice(list(KINDS)),
     required=True,
     help="cron, a systemd service + timer, or a Windows scheduled task.",
 )
@@ -107,6 +114,7 @@ def schedule_install(
 
     The entry carries the data folder (--data-dir) and state store (--state) this command runs with.
     """
+    from sccm_cep.collector import schedule as schedule_mod
     from sccm_cep.collector.store import default_state_url
     from sccm_cep.platform.config import data_dir
 
@@ -146,6 +154,8 @@ def schedule_install(
 @click.pass_obj
 def schedule_enable(app: App, kind: str, target: Path | None) -> None:
     """Register and start what 'schedule install --target' wrote (systemd: or its unit folder)."""
+    from sccm_cep.collector import schedule as schedule_mod
+
     with expected(app):
         for line in schedule_mod.enable(kind, target=target, runner=schedule_runner):
             app.say(line)
@@ -157,6 +167,8 @@ def schedule_enable(app: App, kind: str, target: Path | None) -> None:
 @click.pass_obj
 def schedule_show(app: App, kind: str, target: Path | None) -> None:
     """Show the installed entry, with the data folder and state store it carries."""
+    from sccm_cep.collector import schedule as schedule_mod
+
     with expected(app):
         for line in schedule_mod.show(kind, target=target, runner=schedule_runner):
             app.say(line)
@@ -168,6 +180,8 @@ def schedule_show(app: App, kind: str, target: Path | None) -> None:
 @click.pass_obj
 def schedule_remove(app: App, kind: str, target: Path | None) -> None:
     """Remove the entry (other entries are left alone); with --target, only the written files."""
+    from sccm_cep.collector import schedule as schedule_mod
+
     with expected(app):
         for line in schedule_mod.remove(kind, target=target, runner=schedule_runner):
             app.say(line)

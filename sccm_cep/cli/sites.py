@@ -6,16 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from sccm_cep.cli.common import (
     add_plain_row,
     json_option,
+    policies_option,
     winrm_options,
     winrm_settings,
 )
-from sccm_cep.cli.context import App, expected
+from sccm_cep.cli.context import App, expected, report_skipped
 from sccm_cep.cli.discover import ldap_options, site_discover
+from sccm_cep.model import Level
 
 __all__ = ["site"]
 
@@ -102,17 +103,15 @@ def site_register(
 @click.pass_obj
 def site_list(app: App, as_json: bool) -> None:
     """List registered sites."""
-    from sccm_cep.collector.sites import view
+    from rich.table import Table
+
+    from sccm_cep.collector.sites import site_views
 
     with expected(app):
-        from sqlalchemy import select
-
-        from sccm_cep.collector.store import Site
-
-        with app.store.session() as session:
-            views = [view(s) for s in session.execute(select(Site).order_by(Site.code)).scalars()]
+        views, damaged = site_views(app.store)
     if as_json:
         app.emit_json([v.as_json() for v in views])
+        report_skipped(app, damaged)
         return
     table = Table(title="Registered sites")
     for col in ("code", "name", "database", "winrm", "key"):
@@ -127,6 +126,7 @@ def site_list(app: App, as_json: bool) -> None:
             f"{v.secret_store} v{v.key_version}",
         )
     app.out.print(table)
+    report_skipped(app, damaged)
 
 
 @site.command("show")
@@ -148,15 +148,26 @@ def site_show(app: App, code: str, as_json: bool) -> None:
 
 @site.command("check")
 @click.argument("code")
+@click.option(
+    "--level",
+    type=click.Choice([lv.value for lv in Level]),
+    default=Level.BASIC.value,
+    show_default=True,
+    help="Name the fields sent at this level that the site cannot give.",
+)
+@policies_option
 @json_option
 @click.pass_obj
-def site_check(app: App, code: str, as_json: bool) -> None:
-    """Connect read-only and confirm the database is site CODE."""
+def site_check(app: App, code: str, level: str, policies_dir: Path | None, as_json: bool) -> None:
+    """Connect read-only, confirm the database is site CODE, and name the fields it cannot give."""
     from sccm_cep.collector.sites import check_site
+    from sccm_cep.export.pipeline import build_request
     from sccm_cep.normalize import sccm_release
+    from sccm_cep.privacy.policy import load_policies
 
     with expected(app):
-        reports = check_site(app.store, code)
+        request = build_request(load_policies(policies_dir), Level(level))
+        reports = check_site(app.store, code, request)
     data = [
         {
             "source": source,
@@ -168,6 +179,7 @@ def site_check(app: App, code: str, as_json: bool) -> None:
             "readable": list(report.readable),
             "missing_optional": list(report.missing_optional),
             "notes": list(report.notes),
+            "unavailable": [u.as_json() for u in report.unavailable],
         }
         for source, report in reports
     ]
@@ -187,6 +199,13 @@ def site_check(app: App, code: str, as_json: bool) -> None:
             app.say(f"{source}: missing optional {missing}")
         for note in report.notes:
             app.say(f"{source}: {note}")
+        if report.unavailable:
+            app.say(
+                f"{source}: {len(report.unavailable)} field(s) this site cannot give at level {level}"
+                " (they will be absent from its submissions):"
+            )
+        for u in report.unavailable:
+            app.say(f"{source}:   {u.record}.{u.field}: {u.text()}")
 
 
 @site.command("remove")

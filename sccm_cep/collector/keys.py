@@ -1,7 +1,9 @@
 """A registered site's pseudonymization key on this host: where it is kept, whether it is here,
 loading it, rotating it, carrying it to another collector host (export-key / import-key), the site
 pseudonyms of every key version (what a deletion request names), and removing a site together
-with every version of its key.
+with every version of its key. The installation's contributor is in ``collector.contributor``.
+The site's Ed25519 signing key is derived from its secret (``signing_key``), and a rotation
+records the key change the outgoing key signs (``collector.signing_keys``).
 
 A key the tool made is referenced relative to the data folder, so every host sharing the state
 store looks for it in its own data folder.
@@ -12,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sccm_cep import platform
+from sccm_cep.collector.signing_keys import record_key_change, signing_key_from
 from sccm_cep.collector.sites import SiteView, find_site, view
 from sccm_cep.collector.store import Site, SitePseudonym, Store, utcnow
 from sccm_cep.errors import ConfigError, OutputError
@@ -26,11 +30,13 @@ from sccm_cep.privacy.anonymize import SiteSecret
 __all__ = [
     "deletion_pseudonyms",
     "export_key",
+    "held_secrets",
     "import_key",
     "key_path",
     "record_site_pseudonyms",
     "remove_site",
     "rotate_key",
+    "signing_key",
     "site_secret",
 ]
 
@@ -92,20 +98,41 @@ def site_secret(site: Site) -> SiteSecret:
     return SiteSecret(load_secret(_local_ref(site)), site=site.code)
 
 
+def signing_key(site: Site) -> Ed25519PrivateKey:
+    """The site's Ed25519 signing key: derived from the secret of its current key version
+    (``collector.signing_keys``), so it is here exactly when that secret is (``_require_key``
+    says how to bring it)."""
+    _require_key(site)
+    return signing_key_from(load_secret(_local_ref(site)), site.code)
+
+
+def held_secrets(site: Site) -> dict[int, bytes]:
+    """Every key version of the site this host holds: version → secret bytes (never shown)."""
+    held = {v: raw for v in range(1, site.key_version + 1) if (raw := _raw_of_version(site, v)) is not None}
+    current = _current_secret_bytes(site)
+    if current is not None:
+        held[site.key_version] = current
+    return held
+
+
 def rotate_key(store: Store, code: str) -> SiteView:
     """A new pseudonymization secret: later submissions cannot be linked to earlier ones.
 
     The site pseudonyms of the outgoing key are recorded first (when this host has it), so the
-    deletion request of a later ``leave`` still names what was sent under it.
+    deletion request of a later ``leave`` still names what was sent under it; so is the key
+    change its signing key signs, which lets that request delete what the old key sent.
     """
     with store.session() as session:
         site = find_site(session, code)
         outgoing = _secret_of_version(site, site.key_version)
         if outgoing is not None:
             record_site_pseudonyms(session, site, _site_pseudonyms(outgoing), key_version=site.key_version)
+        old_raw = _current_secret_bytes(site)
         store_kind = "keyring" if site.secret_ref.startswith("keyring:") else "file"
         site.key_version += 1
         site.secret_ref = new_secret(f"site-{site.code}-v{site.key_version}", store=store_kind)
+        if old_raw is not None:
+            record_key_change(session, site, old_raw, load_secret(_local_ref(site)))
         store.audit(session, "site.rotate-key", site=site.code, key_version=site.key_version)
         session.commit()
         return view(site)
@@ -153,9 +180,24 @@ def _site_pseudonyms(secret: SiteSecret) -> tuple[str, str]:
     return secret.pseudonym("site", secret.site), secret.legacy_pseudonym("site", secret.site)
 
 
+def _current_secret_bytes(site: Site) -> bytes | None:
+    """The bytes of the site's current secret when this host holds them, else None."""
+    try:
+        _require_key(site)
+        return load_secret(_local_ref(site))
+    except ConfigError:
+        return None
+
+
 def _secret_of_version(site: Site, version: int) -> SiteSecret | None:
     """Key ``version`` of the site when this host holds it (in the file or keyring entry named
     like the current one), else None."""
+    raw = _raw_of_version(site, version)
+    return None if raw is None else SiteSecret(raw, site=site.code)
+
+
+def _raw_of_version(site: Site, version: int) -> bytes | None:
+    """The bytes of key ``version`` when this host holds it, else None."""
     current = f"site-{site.code}-v{site.key_version}"
     kind, _, rest = site.secret_ref.partition(":")
     if current not in rest:
@@ -173,7 +215,7 @@ def _secret_of_version(site: Site, version: int) -> SiteSecret | None:
     else:
         return None
     try:
-        return SiteSecret(load_secret(ref), site=site.code)
+        return load_secret(ref)
     except ConfigError:
         return None
 

@@ -1,19 +1,29 @@
 """The program's promises: nothing before joining, everything stops at leaving, feedback only
-when given. Join, leave (with a deletion request for the vendor), status and feedback.
+when given, free text only as a person confirmed it. Join, leave (with a deletion request for
+the vendor), status and feedback.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sccm_cep.collector.cadence import Cadence, next_due_date, period_of
-from sccm_cep.collector.keys import deletion_pseudonyms
+from sccm_cep.collector.cadence import Cadence, period_of
+from sccm_cep.collector.contributor import contributor_pseudonym, set_contributor
+from sccm_cep.collector.keys import deletion_pseudonyms, held_secrets, signing_key
+from sccm_cep.collector.signing_keys import key_changes
 from sccm_cep.collector.sites import find_site
+from sccm_cep.collector.status import (
+    SiteStatus,
+    current_enrollment,
+    first_submission,
+    status,
+    taken_periods,
+)
 from sccm_cep.collector.store import (
     Approval,
     Enrollment,
@@ -24,14 +34,16 @@ from sccm_cep.collector.store import (
     Store,
     utcnow,
 )
+from sccm_cep.collector.store.rows import DamagedRow, checked
 from sccm_cep.contract.deletion import (
     DELETION_KIND,
     DELETION_SCHEMA,
     DELETION_SCHEMA_VERSION,
     deletion_request,
 )
+from sccm_cep.contract.signing import DocumentSignature, public_key_text
 from sccm_cep.contract.submission import canonical_json
-from sccm_cep.errors import ConfigError
+from sccm_cep.errors import ConfigError, NotConfirmed
 from sccm_cep.model import RECORD_TYPES, Level
 from sccm_cep.privacy.approval import save_snapshot
 from sccm_cep.privacy.policy import PolicySet
@@ -40,12 +52,14 @@ __all__ = [
     "DELETION_SCHEMA",
     "SiteStatus",
     "collected_fields",
+    "comment_to_send",
     "current_enrollment",
     "first_submission",
     "join",
     "leave",
     "outbox_rows",
     "record_feedback",
+    "scrubbed_comment",
     "status",
     "taken_periods",
 ]
@@ -68,19 +82,6 @@ def collected_fields(policies: PolicySet, level: Level) -> dict[str, list[tuple[
     return out
 
 
-def current_enrollment(session: Session, site: Site) -> Enrollment | None:
-    return session.execute(
-        select(Enrollment).where(Enrollment.site_id == site.id, Enrollment.left_at.is_(None))
-    ).scalar_one_or_none()
-
-
-def taken_periods(session: Session, site: Site) -> set[str]:
-    rows = session.execute(
-        select(Outbox.period).where(Outbox.site_id == site.id, Outbox.kind == "submission")
-    )
-    return {r[0] for r in rows}
-
-
 def join(
     store: Store,
     code: str,
@@ -91,12 +92,20 @@ def join(
     actor: str,
     policies: PolicySet,
     approved_at: datetime | None = None,
+    contributor: str | None = None,
 ) -> Enrollment:
     """Join the program: records who and when, and the approval of the policy shown.
 
     ``approved_at`` (UTC) dates the approval, e.g. at ``--as-of``; default: now. The enrollment's
     ``joined_at`` stays the wall clock: the outbox rows it is compared with carry wall-clock times.
+    The installation's contributor secret is made at the first join, or taken from the
+    ``contributor`` reference (the same on every collector of one organization).
     """
+    with store.session() as session:
+        site = find_site(session, code)
+        if current_enrollment(session, site) is not None:
+            raise ConfigError(f"site {site.code} has already joined", hint="see 'sccm-cep status'")
+    set_contributor(store, contributor)
     with store.session() as session:
         site = find_site(session, code)
         if current_enrollment(session, site) is not None:
@@ -129,6 +138,9 @@ def join(
             level=level.value,
             policy_digest=policies.digest,
             as_of=today.isoformat(),
+            # The key pair every document of the site is signed with (derived from the site
+            # secret, see collector.keys.signing_key); its public half, never the private one.
+            signing_key=public_key_text(signing_key(site)),
         )
         session.commit()
         return enrollment
@@ -139,6 +151,7 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
 
     Returns the number of purged documents and the deletion request's document id.
     """
+    contributor = contributor_pseudonym(store)  # recorded at join: no secret is needed
     with store.session() as session:
         site = find_site(session, code)
         enrollment = current_enrollment(session, site)
@@ -154,18 +167,16 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
                 Outbox.state.in_(_UNSENT),
             )
         ).rowcount
-        body, doc_id = _deletion_request(session, site, today)
-        session.add(
-            Outbox.pending(
-                site.id,
-                DELETION_KIND,
-                today.isoformat(),
-                0,
-                doc_id,
-                body,
-                schema_version=DELETION_SCHEMA_VERSION,
-            )
+        body, doc_id = _deletion_request(session, site, today, contributor)
+        row = Outbox.pending(
+            site.id, DELETION_KIND, today.isoformat(), 0, doc_id, body, schema_version=DELETION_SCHEMA_VERSION
         )
+        # Signed by the current key, with the key changes that hand every earlier key over to
+        # it: the receiver deletes what an earlier pseudonym holds only with that proof.
+        row.signature = DocumentSignature.make(
+            signing_key(site), row.kind, doc_id, row.sha256, key_changes(session, site, held_secrets(site))
+        ).to_text()
+        session.add(row)
         store.audit(
             session,
             "leave",
@@ -179,21 +190,54 @@ def leave(store: Store, code: str, *, today: date, actor: str) -> tuple[int, str
         return int(purged or 0), doc_id
 
 
-def _deletion_request(session: Session, site: Site, today: date) -> tuple[bytes, str]:
+def _deletion_request(
+    session: Session, site: Site, today: date, contributor: str | None
+) -> tuple[bytes, str]:
     """The document asking the vendor to delete what this site sent: under the pseudonym of its
     current key, and under every earlier one (earlier key versions, the derivation before
     per-site keys)."""
     current, earlier = deletion_pseudonyms(session, site)
-    doc = deletion_request(current, today, earlier_sites=earlier)
+    doc = deletion_request(current, today, earlier_sites=earlier, contributor=contributor)
     return canonical_json(doc).encode(), str(doc["document_id"])
 
 
-def record_feedback(store: Store, code: str, *, score: int, comment: str | None, today: date) -> str:
-    """Store the admin's answer for the current period; it goes out with the next submission."""
-    if not 0 <= score <= 10:
-        raise ConfigError("the score must be a whole number from 0 to 10", hint="e.g. --score 8")
+def scrubbed_comment(comment: str | None) -> str | None:
+    """The comment as it would be sent: scrubbed (None when nothing is left). This exact text
+    is what the admin confirms."""
     from sccm_cep.privacy.scrub import scrub
 
+    return scrub(comment) if comment else None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_feedback(
+    store: Store,
+    code: str,
+    *,
+    score: int,
+    comment: str | None,
+    today: date,
+    confirmed_text: str | None = None,
+    actor: str | None = None,
+) -> str:
+    """Store the admin's answer for the current period; it goes out with the next submission.
+
+    A comment is kept only scrubbed, and only when ``confirmed_text`` is exactly (byte for
+    byte) the scrubbed text the admin was shown (``scrubbed_comment``); else nothing is stored.
+    """
+    if not 0 <= score <= 10:
+        raise ConfigError("the score must be a whole number from 0 to 10", hint="e.g. --score 8")
+    clean = scrubbed_comment(comment)
+    if clean is not None and confirmed_text != clean:
+        # Neither text is quoted: the message goes to logs, the admin saw the text already.
+        raise NotConfirmed(
+            "the confirmed text is not exactly the comment as it would be sent; nothing was stored",
+            hint="run without --confirm-text to see the text and confirm it, or pass that exact"
+            " text to --confirm-text",
+        )
     with store.session() as session:
         site = find_site(session, code)
         enrollment = current_enrollment(session, site)
@@ -202,109 +246,55 @@ def record_feedback(store: Store, code: str, *, score: int, comment: str | None,
         period = period_of(
             Cadence(enrollment.cadence), today, first_submission=first_submission(session, site, enrollment)
         ).key
-        clean = scrub(comment) if comment else None
         row = session.execute(
             select(Feedback).where(Feedback.site_id == site.id, Feedback.period == period)
         ).scalar_one_or_none()
         if row is None:
-            session.add(
-                Feedback(site_id=site.id, period=period, score=score, comment=clean, created_at=utcnow())
-            )
-        else:
-            row.score, row.comment, row.created_at, row.sent_in = score, clean, utcnow(), None
-        store.audit(session, "feedback", site=site.code, period=period)
+            row = Feedback(site_id=site.id, period=period)
+            session.add(row)
+        row.score, row.comment, row.created_at, row.sent_in = score, clean, utcnow(), None
+        row.comment_sha256 = _digest(clean) if clean is not None else None
+        row.confirmed_at = utcnow() if clean is not None else None
+        row.confirmed_by = actor if clean is not None else None
+        store.audit(session, "feedback", site=site.code, period=period, comment=clean is not None)
         session.commit()
         return period
 
 
-def first_submission(session: Session, site: Site, enrollment: Enrollment) -> date | None:
-    """Where biweekly windows start: the first window this enrollment took (None before it)."""
-    key = session.execute(
-        select(Outbox.period)
-        .where(
-            Outbox.site_id == site.id,
-            Outbox.kind == "submission",
-            Outbox.created_at >= enrollment.joined_at,
-            Outbox.period.like("%/P14D"),
-        )
-        .order_by(Outbox.period)
-        .limit(1)
-    ).scalar_one_or_none()
-    return date.fromisoformat(key[:10]) if key else None
+def comment_to_send(answer: Feedback) -> str | None:
+    """The answer's comment if a person confirmed exactly this text, else None: a comment
+    stored before confirmations, or changed since, never goes out."""
+    text = answer.comment
+    if not text or answer.confirmed_at is None or answer.comment_sha256 != _digest(text):
+        return None
+    return text
 
 
-@dataclass(frozen=True, slots=True)
-class SiteStatus:
-    code: str
-    name: str | None
-    joined: bool
-    level: str | None
-    cadence: str | None
-    joined_on: str | None
-    last_period: str | None
-    last_created_at: str | None
-    last_state: str | None
-    next_due: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
-
-
-def status(store: Store, *, today: date) -> list[SiteStatus]:
-    out: list[SiteStatus] = []
+def outbox_rows(store: Store, *, site: str | None = None) -> tuple[list[dict[str, Any]], list[DamagedRow]]:
+    """Every document the store holds (submissions and deletion requests), oldest first, and the
+    rows that could not be read (each is skipped, the others are listed)."""
     with store.session() as session:
-        for site in session.execute(select(Site).order_by(Site.code)).scalars():
-            enrollment = current_enrollment(session, site)
-            last = session.execute(
-                select(Outbox)
-                .where(Outbox.site_id == site.id, Outbox.kind == "submission")
-                .order_by(Outbox.created_at.desc(), Outbox.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            nxt = None
-            if enrollment is not None:
-                due = next_due_date(
-                    Cadence(enrollment.cadence),
-                    joined=enrollment.joined_on,
-                    today=today,
-                    taken=taken_periods(session, site),
-                    first_submission=first_submission(session, site, enrollment),
-                )
-                nxt = due.isoformat() if due else None
-            out.append(
-                SiteStatus(
-                    code=site.code,
-                    name=site.name,
-                    joined=enrollment is not None,
-                    level=enrollment.level if enrollment else None,
-                    cadence=enrollment.cadence if enrollment else None,
-                    joined_on=enrollment.joined_on.isoformat() if enrollment else None,
-                    last_period=last.period if last else None,
-                    last_created_at=last.created_at.isoformat(timespec="seconds") + "Z" if last else None,
-                    last_state=last.state if last else None,
-                    next_due=nxt,
-                )
-            )
-    return out
-
-
-def outbox_rows(store: Store, *, site: str | None = None) -> list[dict[str, Any]]:
-    """Every document the store holds (submissions and deletion requests), oldest first."""
-    with store.session() as session:
-        query = select(Outbox, Site.code).join(Site, Site.id == Outbox.site_id).order_by(Outbox.id)
+        codes = {s.id: s.code for s in checked(session, Site, select(Site)) if not isinstance(s, DamagedRow)}
+        query = select(Outbox).join(Site, Site.id == Outbox.site_id).order_by(Outbox.id)
         if site:
             query = query.where(Site.code == site.upper())
-        return [
-            {
-                "site": code,
-                "period": row.period,
-                "document_id": row.document_id,
-                "kind": row.kind,
-                "revision": row.revision,
-                "state": row.state,
-                "created_at": row.created_at.isoformat(timespec="seconds") + "Z",
-                "size": row.size,
-                "sha256": row.sha256,
-            }
-            for row, code in session.execute(query)
-        ]
+        rows: list[dict[str, Any]] = []
+        damaged: list[DamagedRow] = []
+        for row in checked(session, Outbox, query):
+            if isinstance(row, DamagedRow):
+                damaged.append(row)
+                continue
+            rows.append(
+                {
+                    "site": codes.get(row.site_id, "?"),
+                    "period": row.period,
+                    "document_id": row.document_id,
+                    "kind": row.kind,
+                    "revision": row.revision,
+                    "state": row.state,
+                    "created_at": row.created_at.isoformat(timespec="seconds") + "Z",
+                    "size": row.size,
+                    "sha256": row.sha256,
+                }
+            )
+        return rows, damaged

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,17 +22,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sccm_cep.collector.cadence import Cadence, Period, due_period, parse_period
+from sccm_cep.collector.contributor import contributor_pseudonym
 from sccm_cep.collector.directory import coverage_source
-from sccm_cep.collector.keys import record_site_pseudonyms, site_secret
-from sccm_cep.collector.participation import current_enrollment, first_submission, taken_periods
+from sccm_cep.collector.keys import record_site_pseudonyms, signing_key, site_secret
+from sccm_cep.collector.participation import (
+    comment_to_send,
+    current_enrollment,
+    first_submission,
+    taken_periods,
+)
 from sccm_cep.collector.sites import find_site, open_site_connectors
 from sccm_cep.collector.store import Enrollment, Feedback, Outbox, OutboxState, Run, Site, Store, utcnow
+from sccm_cep.collector.store.rows import DamagedRow, checked
 from sccm_cep.connector import Connector
+from sccm_cep.contract.signing import DocumentSignature
 from sccm_cep.delivery.checkpoints import Step, reached
 from sccm_cep.delivery.outbox import pending_from_file
 from sccm_cep.errors import ConfigError, SccmCepError
-from sccm_cep.export.pipeline import run_export
+from sccm_cep.export.pipeline import RECONFIRM_NOTE, run_export
 from sccm_cep.model import Level
+from sccm_cep.platform.workdir import private_workdir
 from sccm_cep.privacy.approval import require_approval
 from sccm_cep.privacy.policy import PolicySet
 
@@ -57,40 +66,72 @@ class RunOutcome:
 
 
 def run_due(
-    store: Store, policies: PolicySet, *, today: date, sites: tuple[str, ...] = ()
+    store: Store,
+    policies: PolicySet,
+    *,
+    today: date,
+    sites: tuple[str, ...] = (),
+    progress: Callable[[str, int], None] | None = None,
 ) -> list[RunOutcome]:
-    """Take every due submission; sites not joined or not due are reported, not touched."""
+    """Take every due submission; sites not joined or not due are reported, not touched.
+    ``progress`` is handed to each export (``export.pipeline.collect``)."""
     with store.session() as session:
         query = select(Site).order_by(Site.code)
         if sites:
             query = query.where(Site.code.in_([s.upper() for s in sites]))
-        targets = [(s.id, s.code) for s in session.execute(query).scalars()]
-    if sites and len(targets) != len(set(sites)):
+        read = list(checked(session, Site, query))
+    targets = [(s.id, s.code) for s in read if not isinstance(s, DamagedRow)]
+    if sites and len(read) != len(set(sites)):
         raise ConfigError("a --site given is not registered", hint="see 'sccm-cep site list'")
+    # A damaged row fails its own site only, in one line; every other site is run.
+    outcomes = [_damaged("?", s) for s in read if isinstance(s, DamagedRow)]
     # One look at every site, outside any lock: most days nothing is due anywhere.
     state = {site_id: _state(store, site_id, today) for site_id, _ in targets}
     if "due" in state.values():
         # A policy changed since it was approved: nothing is collected for any site.
         require_approval(store, policies)
-    return [
-        _take_due(store, policies, site_id, code, today)
-        if state[site_id] == "due"
-        else RunOutcome(code, state[site_id])
-        for site_id, code in targets
-    ]
+    for site_id, code in targets:
+        seen = state[site_id]
+        try:
+            if isinstance(seen, DamagedRow):
+                raise seen
+            outcomes.append(
+                _take_due(store, policies, site_id, code, today, progress)
+                if seen == "due"
+                else RunOutcome(code, seen)
+            )
+        except DamagedRow as exc:
+            outcomes.append(_damaged(code, exc))
+    return outcomes
 
 
-def _state(store: Store, site_id: int, today: date) -> str:
-    """'not-joined', 'not-due' or 'due' for one site, as seen without its lock."""
+def _damaged(code: str, exc: DamagedRow) -> RunOutcome:
+    log.warning("site %s: a damaged row of the state store was skipped (%s)", code, exc.table)
+    return RunOutcome(code, "failed", message=exc.one_line(), exit_code=exc.exit_code)
+
+
+def _state(store: Store, site_id: int, today: date) -> str | DamagedRow:
+    """'not-joined', 'not-due' or 'due' for one site, as seen without its lock (or the damaged
+    row that keeps it from being seen)."""
     with store.session() as session:
         site = session.get(Site, site_id)
-        enrollment = current_enrollment(session, site) if site else None
+        try:
+            enrollment = current_enrollment(session, site) if site else None
+        except DamagedRow as exc:
+            return exc
         if site is None or enrollment is None:
             return "not-joined"
         return "not-due" if _due(session, site, enrollment, today) is None else "due"
 
 
-def _take_due(store: Store, policies: PolicySet, site_id: int, code: str, today: date) -> RunOutcome:
+def _take_due(
+    store: Store,
+    policies: PolicySet,
+    site_id: int,
+    code: str,
+    today: date,
+    progress: Callable[[str, int], None] | None = None,
+) -> RunOutcome:
     """Under the site's lock, check again (another run may have just taken it), then take it."""
     with store.site_lock(site_id, code) as locked:
         if locked is None:
@@ -101,7 +142,7 @@ def _take_due(store: Store, policies: PolicySet, site_id: int, code: str, today:
         period = _due(locked, site, enrollment, today) if enrollment else None
         if enrollment is None or period is None:
             return RunOutcome(code, "not-due")
-        return _take(store, locked, policies, site, enrollment, period.key, revision=0)
+        return _take(store, locked, policies, site, enrollment, period.key, revision=0, progress=progress)
 
 
 def _due(session: Session, site: Site, enrollment: Enrollment, today: date) -> Period | None:
@@ -114,7 +155,15 @@ def _due(session: Session, site: Site, enrollment: Enrollment, today: date) -> P
     )
 
 
-def run_period(store: Store, policies: PolicySet, code: str, period: str, *, force: bool) -> RunOutcome:
+def run_period(
+    store: Store,
+    policies: PolicySet,
+    code: str,
+    period: str,
+    *,
+    force: bool,
+    progress: Callable[[str, int], None] | None = None,
+) -> RunOutcome:
     """Take one named period. A period already taken needs ``force``: a new revision supersedes it."""
     try:
         parse_period(period)
@@ -144,7 +193,7 @@ def run_period(store: Store, policies: PolicySet, code: str, period: str, *, for
                 hint="add --force to supersede it with a new revision",
             )
         revision = 0 if revisions is None else revisions + 1
-        return _take(store, locked, policies, site, enrollment, period, revision=revision)
+        return _take(store, locked, policies, site, enrollment, period, revision=revision, progress=progress)
 
 
 def _take(
@@ -156,6 +205,7 @@ def _take(
     period: str,
     *,
     revision: int,
+    progress: Callable[[str, int], None] | None = None,
 ) -> RunOutcome:
     run = Run(
         site_id=site.id, period=period, started_at=utcnow(), status="running", host=socket.gethostname()
@@ -170,7 +220,8 @@ def _take(
                 Outbox.revision == revision - 1,
             )
         ).scalar_one_or_none()
-    # The latest answer not yet carried goes out with this submission ("not asked, not sent").
+    # The latest answer not yet carried goes out with this submission ("not asked, not sent");
+    # its comment only as a person confirmed it.
     answer = session.execute(
         select(Feedback)
         .where(Feedback.site_id == site.id, Feedback.sent_in.is_(None))
@@ -178,14 +229,16 @@ def _take(
         .limit(1)
     ).scalar_one_or_none()
     try:
-        row, pseudonym = _export(
+        row, pseudonym, reconfirm = _export(
+            store,
             site,
             policies,
             enrollment,
             period,
             revision,
-            (answer.score, answer.comment) if answer else None,
+            (answer.score, comment_to_send(answer)) if answer else None,
             previous.document_id if previous else None,
+            progress,
         )
     except SccmCepError as exc:
         session.rollback()
@@ -210,6 +263,9 @@ def _take(
         session.rollback()
         return RunOutcome(site.code, "not-due", period, message="already taken by another run")
     log.info("site %s %s: taken as document %s (revision %d)", site.code, period, doc_id, revision)
+    if reconfirm:
+        log.warning("site %s %s: %s", site.code, period, RECONFIRM_NOTE)
+        return RunOutcome(site.code, "taken", period, doc_id, message=RECONFIRM_NOTE)
     return RunOutcome(site.code, "taken", period, doc_id)
 
 
@@ -229,6 +285,7 @@ def open_sources(site: Site) -> list[Connector]:
 
 
 def _export(
+    store: Store,
     site: Site,
     policies: PolicySet,
     enrollment: Enrollment,
@@ -236,13 +293,17 @@ def _export(
     revision: int,
     feedback: tuple[int, str | None] | None,
     supersedes: str | None,
-) -> tuple[Outbox, str]:
+    progress: Callable[[str, int], None] | None = None,
+) -> tuple[Outbox, str, bool]:
     """Write the period's document to a private temporary folder and hand the file to the outbox;
-    with the outbox row, the site pseudonym the document carries."""
+    with the outbox row, the site pseudonym the document carries, and whether the feedback
+    comment was held back to be confirmed again."""
     secret = site_secret(site)
+    key = signing_key(site)
+    contributor = contributor_pseudonym(store, create=True)
     opened = open_sources(site)
     try:
-        with tempfile.TemporaryDirectory(prefix="sccm-cep-run-") as tmp:
+        with private_workdir("run-") as tmp:
             result = run_export(
                 opened,
                 policies,
@@ -254,13 +315,18 @@ def _export(
                 feedback=feedback,
                 revision=revision,
                 supersedes=supersedes,
+                contributor=contributor,
+                progress=progress,
             )
             reached(Step.EXPORT)  # a crash point the kill tests stop at: written, not in the outbox
             written = result.written
             row = pending_from_file(
                 site.id, "submission", period, revision, written.document_id, written.path
             )
-            return row, secret.pseudonym("site", site.code)
+            # Signed as it enters the outbox: what is sent later is what the site signed.
+            row.signature = DocumentSignature.make(key, row.kind, row.document_id, row.sha256).to_text()
+            reconfirm = RECONFIRM_NOTE in result.notes
+            return row, secret.pseudonym("site", site.code), reconfirm
     finally:
         for each in opened:
             each.close()

@@ -7,6 +7,7 @@ with its keys) is handled in ``sccm_cep.collector.keys``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from sccm_cep.collector.store import Site, Store, utcnow
-from sccm_cep.connector import CheckReport, Connector, open_connector
+from sccm_cep.collector.store.rows import DamagedRow, checked, first_checked
+from sccm_cep.connector import CheckReport, CollectionRequest, Connector, open_connector, unavailable_of
 from sccm_cep.errors import ConfigError, NotAnSccmSite
 from sccm_cep.platform.config import new_secret, resolve_secret
 
@@ -30,10 +32,11 @@ __all__ = [
     "open_site_connector",
     "open_site_connectors",
     "register_site",
+    "site_views",
     "view",
 ]
 
-_CODE = re.compile(r"^[A-Za-z0-9]{3}$")
+_CODE = re.compile(r"[A-Za-z0-9]{3}")
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:\d{1,5})?$")
 
 
@@ -67,8 +70,12 @@ class SiteView:
 
 def normalize_code(code: str) -> str:
     """An SCCM site code: three letters or digits, upper-cased."""
-    if not _CODE.match(code or ""):
-        raise ConfigError(f"'{code}' is not a site code", hint="a site code is 3 letters or digits, e.g. PS1")
+    # fullmatch: "PS1\n" is not a site code (the code names the site's key and lock files).
+    if not isinstance(code, str) or not _CODE.fullmatch(code):
+        shown = code if isinstance(code, str) and code.isprintable() and len(code) <= 20 else "that"
+        raise ConfigError(
+            f"'{shown}' is not a site code", hint="a site code is 3 letters or digits, e.g. PS1"
+        )
     return code.upper()
 
 
@@ -106,7 +113,7 @@ def _check_ref(ref: str | None) -> str | None:
 
 def find_site(session: Session, code: str) -> Site:
     code = normalize_code(code)
-    site = session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
+    site = first_checked(session, Site, select(Site).where(Site.code == code))
     if site is None:
         raise ConfigError(f"no site {code} is registered", hint="see 'sccm-cep site list'")
     return site
@@ -159,8 +166,27 @@ def register_site(
         return view(site)
 
 
+def site_views(store: Store) -> tuple[list[SiteView], list[DamagedRow]]:
+    """Every registered site as ``site list`` shows it, and the site rows that could not be read."""
+    views: list[SiteView] = []
+    damaged: list[DamagedRow] = []
+    with store.session() as session:
+        for site in checked(session, Site, select(Site).order_by(Site.code)):
+            try:
+                if isinstance(site, DamagedRow):
+                    raise site
+                views.append(view(site))
+            except DamagedRow as exc:
+                damaged.append(exc)
+    return views, damaged
+
+
 def view(site: Site) -> SiteView:
-    url = make_url(site.db_url).render_as_string(hide_password=True) if site.db_url else None
+    """What ``site list`` and ``site show`` print; DamagedRow when a stored value cannot be read."""
+    try:
+        url = make_url(site.db_url).render_as_string(hide_password=True) if site.db_url else None
+    except ArgumentError as exc:
+        raise DamagedRow("sites", site.id, "db_url") from exc
     return SiteView(
         code=site.code,
         name=site.name,
@@ -170,17 +196,34 @@ def view(site: Site) -> SiteView:
         secret_store=site.secret_ref.partition(":")[0],
         key_version=site.key_version,
         registered_at=site.created_at.isoformat(timespec="seconds") + "Z",
-        active_directory=json.loads(site.ad_info) if site.ad_info else None,
+        active_directory=_stored_json(site, "ad_info", dict),
     )
 
 
 def _winrm(site: Site) -> tuple[list[str], dict[str, Any]]:
-    if not site.winrm_hosts:
+    stored = _stored_json(site, "winrm_hosts", (dict, list))
+    if stored is None:
         return [], {}
-    stored = json.loads(site.winrm_hosts)
     if isinstance(stored, list):  # an early form: hosts only
         return [str(h) for h in stored], {}
-    return [str(h) for h in stored.get("hosts", [])], dict(stored.get("options", {}))
+    hosts, options = stored.get("hosts", []), stored.get("options", {})
+    if not isinstance(hosts, list) or not isinstance(options, dict):
+        raise DamagedRow("sites", site.id, "winrm_hosts")
+    return [str(h) for h in hosts], dict(options)
+
+
+def _stored_json(site: Site, column: str, kind: type | tuple[type, ...]) -> Any:
+    """A JSON column of a site row: None when empty, DamagedRow when not JSON of ``kind``."""
+    text = getattr(site, column)
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedRow("sites", site.id, column) from exc
+    if not isinstance(value, kind):
+        raise DamagedRow("sites", site.id, column)
+    return value
 
 
 def open_site_connectors(site: Site) -> list[Connector]:
@@ -205,20 +248,27 @@ def open_site_connector(site: Site) -> Connector:
     return open_connector("winrm", site_server=hosts[0], clients=hosts[1:], **options)
 
 
-def check_site(store: Store, code: str) -> list[tuple[str, CheckReport]]:
+def check_site(
+    store: Store, code: str, request: CollectionRequest | None = None
+) -> list[tuple[str, CheckReport]]:
     """Connect read-only through every registered source (database, WinRM: reachability and
-    login) and confirm each one is the registered site. Returns (connector name, report)."""
+    login) and confirm each one is the registered site. Returns (connector name, report); with
+    a ``request``, each report names the fields of it that source cannot give on this site."""
     with store.session() as session:
         site = find_site(session, code)
     reports: list[tuple[str, CheckReport]] = []
     for connector in open_site_connectors(site):
         try:
             report = connector.check()
+            if request is not None:
+                report = dataclasses.replace(report, unavailable=unavailable_of(connector, request))
         finally:
             connector.close()
         if (report.site_code or "").upper() != site.code:
+            found = report.site_code or "(none)"
+            found = found if _CODE.fullmatch(found) or found == "(none)" else "(not a site code)"
             raise NotAnSccmSite(
-                f"the {connector.name} source is site {report.site_code or '(none)'}, not {site.code}",
+                f"the {connector.name} source is site {found}, not {site.code}",
                 hint="check the --db URL (CM_<SiteCode>) or --winrm host of the registration",
             )
         reports.append((connector.name, report))

@@ -9,6 +9,7 @@ state store each find it in their own data folder.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -99,6 +100,9 @@ def read_private_file(path: Path) -> str:
     return platform.unseal_text(text.strip(), what=f"secret file {path}")
 
 
+_SECRET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
+
+
 def new_secret(name: str, *, store: str = "file") -> str:
     """Make a new 256-bit secret called ``name``; return the reference to it (never the value).
 
@@ -106,6 +110,12 @@ def new_secret(name: str, *, store: str = "file") -> str:
     the key sealed with DPAPI), referenced relative to the data folder; ``keyring``: the OS
     keyring. An existing file of that name is kept and referenced.
     """
+    if not _SECRET_NAME.fullmatch(name):
+        # Names are made from site codes read from a store or a source: never a path.
+        raise ConfigError(
+            "a secret name holds characters other than letters, digits, '-' and '.'",
+            hint="a site code is three letters or digits; run 'sccm-cep doctor'",
+        )
     value = secrets.token_hex(32)
     if store == "keyring":
         try:

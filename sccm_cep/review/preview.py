@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sccm_cep import model as m
+from sccm_cep.collector.contributor import contributor_pseudonym
 from sccm_cep.collector.keys import site_secret
 from sccm_cep.collector.participation import current_enrollment
 from sccm_cep.collector.runner import open_sources
@@ -29,7 +30,7 @@ from sccm_cep.errors import ConfigError
 from sccm_cep.export.derive import derive
 from sccm_cep.export.pipeline import Collected, collect, current_period, period_end
 from sccm_cep.export.write import render_submission
-from sccm_cep.privacy.anonymize import OTHER, Anonymizer, SuppressionNote
+from sccm_cep.privacy.anonymize import Anonymizer, SuppressionNote
 from sccm_cep.privacy.policy import Action, FieldPolicy, PolicySet
 
 __all__ = [
@@ -99,9 +100,10 @@ def preview(
     with store.session() as session:
         site = find_site(session, code)
     period = period or current_period(datetime.now(UTC).date())
+    contributor = contributor_pseudonym(store)  # as a run sends it (none before the first join)
     opened = open_sources(site)
     try:
-        collected = _collect(site, opened, policies, level, period)
+        collected = _collect(site, opened, policies, level, period, contributor=contributor)
         # The writer's own rendering (validation, canonical bytes), into memory, not a file.
         buffer = io.BytesIO()
         render_submission(collected.submission, buffer)
@@ -119,6 +121,7 @@ def _collect(
     level: m.Level,
     period: str,
     only: frozenset[str] | None = None,
+    contributor: str | None = None,
 ) -> Collected:
     return collect(
         sources,
@@ -128,6 +131,7 @@ def _collect(
         secret=site_secret(site),
         site_code=site.code,
         only=only,
+        contributor=contributor,
     )
 
 
@@ -192,14 +196,16 @@ def _examples(
         return ()
     # A counted field: the export's own decision, devices per value as it counted them.
     decision = collected.decisions.get((rt.NAME, fp.name))
-    devices = decision.devices if decision is not None else _rows_per_value(rt, fp, pairs)
+    devices = (
+        decision.devices if decision is not None and decision.devices else _rows_per_value(rt, fp, pairs)
+    )
     ranked = sorted(raw_of, key=lambda v: (-devices.get(v, 0), str(v)))
     chosen = ranked if len(ranked) <= MAX_EXAMPLES else [*ranked[:3], *ranked[-2:]]
     out = []
     for value in chosen:
         raw, done = raw_of[value]
         if decision is not None:
-            sent: Any = value if value in decision.kept else OTHER
+            sent: Any = decision.sent(value)
         else:
             rows = list(anonymizer.part(rt, _one(done)).iter_rows())
             sent = rows[0].get(fp.name) if rows else None

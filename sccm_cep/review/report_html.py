@@ -29,6 +29,7 @@ SECTION_TITLES = (
     "Field catalog",
     "Submission contents",
     "Suppressed values",
+    "Fields not available",
     "Approval history",
     "Sent per period",
 )
@@ -199,6 +200,8 @@ class _PreviewView:
     sections: list[tuple[str, list[_Records]]]
     suppressed: tuple[SuppressionNote, ...]
     notes: tuple[str, ...]
+    #: The submission's own ``unavailable`` notes: record, field, reason code, missing names.
+    unavailable: list[dict[str, Any]]
 
 
 _ENVELOPE = ("document_id", "site", "period", "level", "policy_digest", "content_digest", "tool_version")
@@ -226,6 +229,7 @@ def _preview_view(preview: Preview) -> _PreviewView:
         sections=sections,
         suppressed=preview.suppressed,
         notes=preview.notes,
+        unavailable=list(doc.get("unavailable") or []),
     )
 
 

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +23,13 @@ from sccm_cep.model import SECTIONS, record_type
 from sccm_cep.normalize import split_product
 
 LEVELS = ["basic", "enhanced"]
+
+
+@pytest.fixture(params=["full", "default_inventory"])
+def export_site(request: pytest.FixtureRequest, sqlite_site: str, site_profile: Callable[[str], str]) -> str:
+    """The session site as every profile's baseline (full) and as a site that inventories only
+    the default hardware classes and properties (issue 14): the main export tests run on both."""
+    return sqlite_site if request.param == "full" else site_profile(request.param)
 
 
 def _export(url: str, out: Path, *args: str) -> tuple[int, str, Path | None]:
@@ -48,9 +56,9 @@ def test_generator_plants_enough_canary_kinds() -> None:
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_no_canary_reaches_any_output_sqlite(
-    sqlite_site: str, data_dir: Path, tmp_path: Path, level: str
+    export_site: str, data_dir: Path, tmp_path: Path, level: str
 ) -> None:
-    code, printed, path = _export(sqlite_site, tmp_path / "out", "--level", level)
+    code, printed, path = _export(export_site, tmp_path / "out", "--level", level)
     assert code == 0, printed
     assert path is not None
     document = path.read_text(encoding="utf-8")
@@ -77,8 +85,8 @@ def test_no_canary_reaches_any_output_postgres(
     _assert_no_canary(printed, "what the CLI printed and logged (PostgreSQL)")
 
 
-def test_all_sections_are_present_and_filled(sqlite_site: str, data_dir: Path, tmp_path: Path) -> None:
-    code, printed, path = _export(sqlite_site, tmp_path / "out")
+def test_all_sections_are_present_and_filled(export_site: str, data_dir: Path, tmp_path: Path) -> None:
+    code, printed, path = _export(export_site, tmp_path / "out")
     assert code == 0, printed
     assert path is not None
     doc = json.loads(path.read_text())
@@ -96,10 +104,10 @@ def test_all_sections_are_present_and_filled(sqlite_site: str, data_dir: Path, t
     assert doc["schema_version"] == "1.0" and doc["period"] == "2026-Q4"
 
 
-def test_rare_titles_never_appear_verbatim(sqlite_site: str, data_dir: Path, tmp_path: Path) -> None:
+def test_rare_titles_never_appear_verbatim(export_site: str, data_dir: Path, tmp_path: Path) -> None:
     devices: dict[str, set[int]] = defaultdict(set)
     raw_names: dict[str, set[str]] = defaultdict(set)
-    db = sqlite3.connect(sqlite_site.removeprefix("sqlite:///"))
+    db = sqlite3.connect(export_site.removeprefix("sqlite:///"))
     for rid, name, version in db.execute(
         'select ResourceID, DisplayName0, Version0 from "v_Add_Remove_Programs"'
     ):
@@ -109,7 +117,7 @@ def test_rare_titles_never_appear_verbatim(sqlite_site: str, data_dir: Path, tmp
             raw_names[product].add(name)
     rare = {p for p, ids in devices.items() if len(ids) < 5}
     assert rare, "the synthetic site has a long tail of rare titles"
-    code, _, path = _export(sqlite_site, tmp_path / "out")
+    code, _, path = _export(export_site, tmp_path / "out")
     assert code == 0 and path is not None
     doc = json.loads(path.read_text())
     sent = {row["product"] for row in doc["software"]["software"]}
@@ -232,9 +240,9 @@ def _count_fields(doc: dict[str, object]) -> list[tuple[str, str, object]]:
     return found
 
 
-def test_basic_level_publishes_no_small_cells(sqlite_site: str, data_dir: Path, tmp_path: Path) -> None:
+def test_basic_level_publishes_no_small_cells(export_site: str, data_dir: Path, tmp_path: Path) -> None:
     # Issue 13: every count is at least k (5) and a multiple of 5, so sums recover no total.
-    code, printed, path = _export(sqlite_site, tmp_path / "out")
+    code, printed, path = _export(export_site, tmp_path / "out")
     assert code == 0 and path is not None, printed
     doc = json.loads(path.read_text())
     counts = _count_fields(doc)
@@ -245,7 +253,7 @@ def test_basic_level_publishes_no_small_cells(sqlite_site: str, data_dir: Path, 
             continue
         assert isinstance(value, int) and value >= 5, (record, field, value)
         assert value % 5 == 0, (record, field, value)
-    db = sqlite3.connect(sqlite_site.removeprefix("sqlite:///"))
+    db = sqlite3.connect(export_site.removeprefix("sqlite:///"))
     (managed,) = db.execute(
         'select count(*) from "v_R_System" where coalesce("Client0", 0) = 1'
         ' and coalesce("Obsolete0", 0) = 0 and coalesce("Decommissioned0", 0) = 0'

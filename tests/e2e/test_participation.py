@@ -148,6 +148,11 @@ def _document(cep: Cli, document_id: str) -> dict[str, Any]:
 
 
 def test_feedback_rides_on_the_next_submission_scrubbed(cep: Cli) -> None:
+    from sccm_cep.collector.participation import scrubbed_comment
+
+    comment = "Great. Mail jdoe@corp.example or +49 171 4482913"
+    shown = scrubbed_comment(comment)
+    assert shown is not None
     cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
     _taken(cep, date(2026, 12, 1))
     cep(
@@ -156,13 +161,15 @@ def test_feedback_rides_on_the_next_submission_scrubbed(cep: Cli) -> None:
         "--score",
         "9",
         "--comment",
-        "Great. Mail jdoe@corp.example or +49 171 4482913",
+        comment,
+        "--confirm-text",
+        shown,
         "--as-of",
         "2026-12-10",
     )
     (outcome,) = _taken(cep, date(2027, 1, 2))
     doc = _document(cep, outcome["document_id"])
-    assert doc["feedback"]["score"] == 9
+    assert doc["feedback"] == {"score": 9, "comment": shown}
     assert "jdoe@" not in doc["feedback"]["comment"] and "4482913" not in doc["feedback"]["comment"]
     (later,) = _taken(cep, date(2027, 4, 2))
     assert "feedback" not in _document(cep, later["document_id"]), "not asked again, not sent again"
@@ -193,7 +200,7 @@ def test_secrets_never_show(
     cep("site", "list")
     cep("site", "rotate-key", "PS1", "--yes")
     secrets = [p.read_text().strip() for p in (data_dir / "secrets").glob("*.key")]
-    assert len(secrets) == 3
+    assert len(secrets) == 3  # PS1 under two keys and PS9 (the contributor needs no secret)
     printed = "\n".join(cep.printed)
     store_bytes = (tmp_path / "state.db").read_bytes()
     for value in [*secrets, "Pa55-Never-Printed-77"]:
@@ -355,13 +362,25 @@ def test_verify_pseudonym_matches_the_document(cep: Cli, sqlite_site: str) -> No
     (taken,) = _taken(cep, date(2026, 12, 1))
     doc = _document(cep, taken["document_id"])
     with sqlite3.connect(sqlite_site.removeprefix("sqlite:///")) as db:
-        (guid,) = db.execute(
-            'select SMS_Unique_Identifier0 from "v_R_System" where Client0 = 1'
-            " and coalesce(Obsolete0, 0) = 0 and coalesce(Decommissioned0, 0) = 0"
-            " order by ResourceID limit 1"
-        ).fetchone()
-    printed = cep("verify-pseudonym", "PS1", "--kind", "device", "--value", guid).stdout.split()[0]
-    assert printed in {row["device_id"] for row in doc["devices"]["device"]}
+        guids = [
+            g
+            for (g,) in db.execute(
+                'select SMS_Unique_Identifier0 from "v_R_System" where Client0 = 1'
+                " and coalesce(Obsolete0, 0) = 0 and coalesce(Decommissioned0, 0) = 0"
+                " order by ResourceID limit 10"
+            )
+        ]
+    sent = {row["device_id"] for row in doc["devices"]["device"]}
+
+    def device(guid: str, *period: str) -> str:
+        return str(
+            cep("verify-pseudonym", "PS1", "--kind", "device", "--value", guid, *period).stdout.split()[0]
+        )
+
+    # Device pseudonyms are keyed per period; k-anonymity may leave out up to 5 % of the rows.
+    printed = [device(g, "--period", doc["period"]) for g in guids]
+    assert sum(p in sent for p in printed) >= 8
+    assert not {device(g, "--period", "2026-Q3") for g in guids} & sent
     site = cep("verify-pseudonym", "PS1", "--kind", "site", "--value", "PS1").stdout.split()[0]
     assert site == doc["site"]
     refused = cep("verify-pseudonym", "PS1", "--kind", "nope", "--value", "x", code=3).output
