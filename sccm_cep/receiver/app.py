@@ -56,6 +56,7 @@ __all__ = [
 log = logging.getLogger("sccm_cep.receiver.app")
 
 MAX_IN_FLIGHT = 16  # requests handled at once; over it: 503 with Retry-After
+MAX_QUEUED = 8  # requests waiting for a worker thread; past it: 503 with Retry-After
 CONNECTION_LIMIT = 2048  # open connections at once (idle ones included)
 CHANNEL_TIMEOUT = 15  # seconds a connection may sit idle before it is closed
 
@@ -78,9 +79,15 @@ class ReceiverApp:
         middleware: Middleware | None = None,
         require_signatures: bool = False,
         tokens: frozenset[str] = frozenset(),
+        queued: Callable[[], int] | None = None,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self.engine = engine
         self.keys = SiteKeys(engine, require_signatures=require_signatures)
+        #: How many requests wait for a worker thread (the server's queue); past ``max_queued``
+        #: a POST is answered 503 at once instead of waiting ever longer (overload shedding).
+        self.queued = queued
+        self.max_queued = max_queued
         #: Closed enrollment: when not empty, every POST must carry one of these bearer tokens.
         self.tokens = tokens
         self.max_body = max_body
@@ -105,7 +112,8 @@ class ReceiverApp:
                 {"status": "unauthorized", "reason": "this receiver needs an enrollment token"},
                 {"WWW-Authenticate": 'Bearer realm="sccm-cep"'},
             )
-        if not self._in_flight.acquire(blocking=False):
+        overloaded = self.queued is not None and self.queued() > self.max_queued
+        if overloaded or not self._in_flight.acquire(blocking=False):
             return answer(
                 start_response,
                 503,
@@ -298,6 +306,8 @@ class Receiver:
             channel_timeout=CHANNEL_TIMEOUT,
             cleanup_interval=max(1, CHANNEL_TIMEOUT // 3),
         )
+        dispatcher = self.server.task_dispatcher
+        self.app.queued = lambda: len(dispatcher.queue)
         self._thread: threading.Thread | None = None
 
     @property

@@ -300,3 +300,17 @@ def test_health_answers_within_a_second_while_200_idle_connections_are_held(tmp_
                 s.close()
         print(f"/v1/health with 200 idle connections: {elapsed * 1000:.0f} ms")
         assert answer.status_code == 200 and elapsed < 1.0
+
+
+def test_a_long_queue_is_answered_503_at_once_not_after_a_long_wait(
+    tmp_path: Path, doc: dict[str, Any]
+) -> None:
+    """Under overload the receiver sheds load (503 + Retry-After) instead of letting latency grow."""
+    engine = open_receiver_db(f"sqlite:///{tmp_path / 'q.db'}")
+    waiting = [20]
+    busy = ReceiverApp(engine, queued=lambda: waiting[0], max_queued=8)
+    status, answer = _post(busy, doc["document_id"], _gz(json.dumps(doc).encode()))
+    assert status == 503 and answer["status"] == "unavailable"
+    waiting[0] = 3
+    assert _post(busy, doc["document_id"], _gz(json.dumps(doc).encode()))[0] == 201
+    engine.dispose()
