@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
@@ -33,19 +33,21 @@ def generalize(params: Mapping[str, Any], value: Any, reference: date) -> Any:
         number = max(reference.year - year, 0)
         if "edges" not in params:
             return int(number)
-    return _band(number, params["edges"])
+    return band_label(number, params["edges"])
 
 
-def _band(number: float, edges: list[float]) -> str:
+def band_label(number: float, edges: Sequence[float]) -> str:
+    """The band ``number`` falls in, as sent: ``<4``, ``4-8``, ``>=512``."""
     if number < edges[0]:
-        return f"<{_fmt(edges[0])}"
+        return f"<{edge_text(edges[0])}"
     for low, high in pairwise(edges):
         if low <= number < high:
-            return f"{_fmt(low)}-{_fmt(high)}"
-    return f">={_fmt(edges[-1])}"
+            return f"{edge_text(low)}-{edge_text(high)}"
+    return f">={edge_text(edges[-1])}"
 
 
-def _fmt(n: float) -> str:
+def edge_text(n: float) -> str:
+    """A band edge as sent (``4``, not ``4.0``)."""
     return str(int(n)) if float(n).is_integer() else str(n)
 
 

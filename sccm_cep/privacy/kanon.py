@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
 from sccm_cep.normalize.hardware import chassis_name, form_factor
+from sccm_cep.privacy.generalize import band_label, edge_text
 
 __all__ = ["MAX_SUPPRESSED", "OTHER", "Hierarchy", "Plan", "band_hierarchy", "device_hierarchy", "plan"]
 
@@ -131,19 +131,6 @@ MAPS: dict[str, tuple[tuple[str, Step], ...]] = {
 NUMBER_BANDS: dict[str, tuple[float, ...]] = {"cores": (2, 4, 8, 16, 32, 64, 128)}
 
 
-def _label(edges: Sequence[float], number: float) -> str:
-    if number < edges[0]:
-        return f"<{_fmt(edges[0])}"
-    for low, high in pairwise(edges):
-        if low <= number < high:
-            return f"{_fmt(low)}-{_fmt(high)}"
-    return f">={_fmt(edges[-1])}"
-
-
-def _fmt(n: float) -> str:
-    return str(int(n)) if float(n).is_integer() else str(n)
-
-
 _BAND = re.compile(r"^(?:<(?P<below>[0-9.]+)|>=(?P<above>[0-9.]+)|(?P<low>[0-9.]+)-[0-9.]+)$")
 
 
@@ -165,7 +152,7 @@ def _point(value: Any) -> float | None:
 def _reband(edges: tuple[float, ...]) -> Step:
     def step(value: Any) -> Any:
         number = _point(value)
-        return OTHER if number is None else _label(edges, number)
+        return OTHER if number is None else band_label(number, edges)
 
     return step
 
@@ -183,7 +170,7 @@ def band_hierarchy(field: str, edges: Sequence[float], *, numbers: bool = False)
         if len(sets[-1]) == 1:
             break
         stride *= 2
-    names = tuple(f"bands {'/'.join(_fmt(e) for e in s)}" for s in sets)
+    names = tuple(f"bands {'/'.join(edge_text(e) for e in s)}" for s in sets)
     return Hierarchy(field, names, tuple(_reband(s) for s in sets))
 
 
