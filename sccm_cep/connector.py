@@ -33,6 +33,7 @@ __all__ = [
     "available_connectors",
     "load_discovery",
     "open_connector",
+    "own_names_of",
     "site_code_of",
     "unavailable_of",
 ]
@@ -211,6 +212,17 @@ def unavailable_of(connector: Connector, request: CollectionRequest) -> tuple[Un
     if method is None:
         return ()
     return tuple(method(request))
+
+
+def own_names_of(connectors: Sequence[Connector]) -> frozenset[str]:
+    """The site's own names (site name, server host names) the connectors can read, for the
+    anonymizer's identifier check only. A connector that can has an optional ``own_names()``."""
+    names: set[str] = set()
+    for connector in connectors:
+        method = getattr(connector, "own_names", None)
+        if method is not None:
+            names.update(method())
+    return frozenset(names)
 
 
 def site_code_of(connector: Connector) -> str:

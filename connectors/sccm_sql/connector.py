@@ -154,6 +154,15 @@ class SqlConnector:
             out += [why[f] for f in sorted(why)]
         return out
 
+    def own_names(self) -> frozenset[str]:
+        """The site's name and its site server's and site systems' host names, read only so the
+        anonymizer withholds any value that carries one (never part of a record)."""
+        names: set[str] = set()
+        for stmt in st.own_name_statements(self.present_views(), self.absent_columns()):
+            for row in self._rows(stmt, "the site's own names"):
+                names.update(str(value) for value in row.values() if value)
+        return frozenset(names)
+
     def skipped(self, request: CollectionRequest) -> list[str]:
         """Human notes on what the request wanted that this site does not have."""
         return cols.notes(self.unavailable(request))

@@ -479,3 +479,17 @@ PLANS: dict[str, Plan] = {
         ),
     )
 }
+
+
+def own_name_statements(present: Mapping[str, bool], absent: frozenset[str]) -> list[Any]:
+    """SELECT DISTINCT of the site's own names (site name, site server, site-system hosts), read
+    only so the anonymizer can withhold values that carry one; never part of a record."""
+    out: list[Any] = []
+    for view, columns in (("v_Site", ("SiteName", "ServerName")), ("v_SystemResourceList", ("ServerName",))):
+        if not present.get(view):
+            continue
+        table = v.VIEWS[view]
+        usable = [table.c[c] for c in columns if f"{view}.{c}" not in absent]
+        if usable:
+            out.append(select(*usable).distinct())
+    return out

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sccm_cep import model as m
 from sccm_cep.collector.cadence import Cadence, parse_period, period_of
-from sccm_cep.connector import CollectionRequest, Connector, Stream, Unavailable, unavailable_of
+from sccm_cep.connector import CollectionRequest, Connector, Stream, Unavailable, own_names_of, unavailable_of
 from sccm_cep.errors import ConfigError
 from sccm_cep.export.derive import derive, inputs_for
 from sccm_cep.export.write import WrittenSubmission, write_submission
@@ -182,8 +182,10 @@ def collect(
     """
     started = time.perf_counter()
     request = build_request(policies, level)
-    anonymizer = Anonymizer(policies, secret, level, reference=period_end(period), period=period)
     opened = [sources] if isinstance(sources, Connector) else list(sources)
+    anonymizer = Anonymizer(
+        policies, secret, level, reference=period_end(period), period=period, own_names=own_names_of(opened)
+    )
     offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in opened}
     publisher = NormalizationStats()
     sections: dict[str, dict[str, AnonymizedPart]] = {}

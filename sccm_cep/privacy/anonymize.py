@@ -32,6 +32,7 @@ from sccm_cep.privacy.cells import (
 from sccm_cep.privacy.generalize import generalize
 from sccm_cep.privacy.identifiers import has_identifier
 from sccm_cep.privacy.kanon import Plan, device_hierarchy, plan
+from sccm_cep.privacy.own_names import own_name_matcher
 from sccm_cep.privacy.policy import Action, FieldPolicy, Policy, PolicySet
 from sccm_cep.privacy.pseudonyms import SiteSecret
 from sccm_cep.privacy.recognized import DETAILS, UNRECOGNIZED, recognized, requires_recognition
@@ -161,8 +162,11 @@ class Anonymizer:
         *,
         reference: date,
         period: str | None = None,
+        own_names: Iterable[str] = (),
     ) -> None:
         self.policies = policies
+        #: The site's own names (read for this check only): a value carrying one is withheld.
+        self._carries_own_name = own_name_matcher(own_names)
         self.level = level
         self.reference = reference
         #: The period the submission covers; device pseudonyms are keyed per period (see
@@ -564,7 +568,9 @@ class Anonymizer:
     ) -> set[Any]:
         # Every value a counting action may keep is a name (product, publisher, vendor,
         # model, CPU, edition): one that carries an identifier is never kept, whatever k.
-        withheld = {v for v in devices if isinstance(v, str) and has_identifier(v)}
+        withheld = {
+            v for v in devices if isinstance(v, str) and (has_identifier(v) or self._carries_own_name(v))
+        }
         # A software name no shipped catalog recognizes is never kept either, whatever k; it is
         # counted as ``unrecognized`` (an identifier in it still makes it ``other``).
         unrecognized = {v for v in unknown if v not in withheld}

@@ -35,6 +35,8 @@ def _every_statement() -> list[tuple[str, Select[Any]]]:
             out.append((name, plan.statement(ALL_FIELDS[name], absent)))
             out += [(f"{name}.{f}", plan.statement(frozenset({f}), absent)) for f in sorted(ALL_FIELDS[name])]
         out += [(f"aux.{f}", build(absent)) for f, build in st.AUX.items()]
+        every_view = dict.fromkeys(v.VIEWS, True)
+        out += [(f"own_names.{n}", s) for n, s in enumerate(st.own_name_statements(every_view, absent))]
     return out
 
 
