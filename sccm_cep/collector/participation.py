@@ -6,6 +6,7 @@ the vendor), status and feedback.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from sccm_cep.collector.store import (
     Store,
     utcnow,
 )
-from sccm_cep.collector.store.rows import DamagedRow, checked
+from sccm_cep.collector.store.rows import DamagedRow, checked, readable
 from sccm_cep.contract.deletion import (
     DELETION_KIND,
     DELETION_SCHEMA,
@@ -278,23 +279,19 @@ def outbox_rows(store: Store, *, site: str | None = None) -> tuple[list[dict[str
         query = select(Outbox).join(Site, Site.id == Outbox.site_id).order_by(Outbox.id)
         if site:
             query = query.where(Site.code == site.upper())
-        rows: list[dict[str, Any]] = []
-        damaged: list[DamagedRow] = []
-        for row in checked(session, Outbox, query):
-            if isinstance(row, DamagedRow):
-                damaged.append(row)
-                continue
-            rows.append(
-                {
-                    "site": codes.get(row.site_id, "?"),
-                    "period": row.period,
-                    "document_id": row.document_id,
-                    "kind": row.kind,
-                    "revision": row.revision,
-                    "state": row.state,
-                    "created_at": row.created_at.isoformat(timespec="seconds") + "Z",
-                    "size": row.size,
-                    "sha256": row.sha256,
-                }
-            )
-        return rows, damaged
+        return readable(checked(session, Outbox, query), lambda row: _outbox_entry(row, codes))
+
+
+def _outbox_entry(row: Outbox, codes: Mapping[int, str]) -> dict[str, Any]:
+    """One outbox row as ``outbox list`` shows it."""
+    return {
+        "site": codes.get(row.site_id, "?"),
+        "period": row.period,
+        "document_id": row.document_id,
+        "kind": row.kind,
+        "revision": row.revision,
+        "state": row.state,
+        "created_at": row.created_at.isoformat(timespec="seconds") + "Z",
+        "size": row.size,
+        "sha256": row.sha256,
+    }

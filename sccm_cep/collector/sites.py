@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
 from sccm_cep.collector.store import Site, Store, utcnow
-from sccm_cep.collector.store.rows import DamagedRow, checked, first_checked
+from sccm_cep.collector.store.rows import DamagedRow, checked, first_checked, readable
 from sccm_cep.connector import CheckReport, CollectionRequest, Connector, open_connector, unavailable_of
 from sccm_cep.errors import ConfigError, NotAnSccmSite
 from sccm_cep.platform.config import new_secret, resolve_secret
@@ -168,17 +168,8 @@ def register_site(
 
 def site_views(store: Store) -> tuple[list[SiteView], list[DamagedRow]]:
     """Every registered site as ``site list`` shows it, and the site rows that could not be read."""
-    views: list[SiteView] = []
-    damaged: list[DamagedRow] = []
     with store.session() as session:
-        for site in checked(session, Site, select(Site).order_by(Site.code)):
-            try:
-                if isinstance(site, DamagedRow):
-                    raise site
-                views.append(view(site))
-            except DamagedRow as exc:
-                damaged.append(exc)
-    return views, damaged
+        return readable(checked(session, Site, select(Site).order_by(Site.code)), view)
 
 
 def view(site: Site) -> SiteView:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sccm_cep.collector.cadence import Cadence, next_due_date
 from sccm_cep.collector.store import Enrollment, Outbox, Site, Store
-from sccm_cep.collector.store.rows import DamagedRow, checked, first_checked
+from sccm_cep.collector.store.rows import DamagedRow, checked, first_checked, readable
 
 __all__ = ["SiteStatus", "current_enrollment", "first_submission", "status", "taken_periods"]
 
@@ -70,17 +70,9 @@ class SiteStatus:
 
 def status(store: Store, *, today: date) -> tuple[list[SiteStatus], list[DamagedRow]]:
     """Every site's status, and the rows that could not be read (each skips its site only)."""
-    out: list[SiteStatus] = []
-    damaged: list[DamagedRow] = []
     with store.session() as session:
-        for site in checked(session, Site, select(Site).order_by(Site.code)):
-            try:
-                if isinstance(site, DamagedRow):
-                    raise site
-                out.append(_site_status(session, site, today))
-            except DamagedRow as exc:
-                damaged.append(exc)
-    return out, damaged
+        sites = checked(session, Site, select(Site).order_by(Site.code))
+        return readable(sites, lambda site: _site_status(session, site, today))
 
 
 def _site_status(session: Session, site: Site, today: date) -> SiteStatus:

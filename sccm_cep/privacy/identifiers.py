@@ -34,6 +34,7 @@ import phonenumbers
 from sccm_cep.privacy._confusables import CONFUSABLES
 
 __all__ = [
+    "GUID",
     "KINDS",
     "Finding",
     "find_identifiers",
@@ -312,6 +313,10 @@ STREET = re.compile(
 SID = re.compile(r"(?<![\w-])S-1-[0-9]{1,3}(?:-[0-9]{1,14}){1,15}(?![0-9])", re.IGNORECASE)
 MAC = re.compile(rf"(?<![0-9A-Fa-f:-]){_HEX}{{2}}([:-]){_HEX}{{2}}(?:\1{_HEX}{{2}}){{4}}(?![0-9A-Fa-f:-])")
 MAC_DOTTED = re.compile(rf"(?<![0-9A-Fa-f.]){_HEX}{{4}}\.{_HEX}{{4}}\.{_HEX}{{4}}(?![0-9A-Fa-f.])")
+#: A GUID, with or without the braces registry and inventory print around it.
+GUID = re.compile(
+    rf"(?<![0-9A-Fa-f-])\{{?{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\}}?(?![0-9A-Fa-f-])"
+)
 IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:.]{2,45}(?:%[0-9A-Za-z]{1,16})?(?![\w:.%])")
 _DETECTORS: tuple[_Detector, ...] = (
     _Detector(
@@ -353,13 +358,7 @@ _DETECTORS: tuple[_Detector, ...] = (
         ),
     ),
     _Detector("sid", SID),
-    _Detector(
-        "guid",
-        re.compile(
-            rf"(?<![0-9A-Fa-f-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
-            rf"(?![0-9A-Fa-f-])"
-        ),
-    ),
+    _Detector("guid", GUID),
     _Detector(
         "account",
         re.compile(r"(?<![\w\\.-])(?P<domain>[^\W_][\w.-]{0,62})\\[\w$][\w.$-]{0,63}"),

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,6 +22,7 @@ import yaml
 from sccm_cep.connector import available_connectors
 from sccm_cep.errors import PolicyError
 from sccm_cep.model import RECORD_TYPES, SECTIONS, Level, Record, RecordKind
+from sccm_cep.platform.bounded import Unbounded, read_regular
 from sccm_cep.privacy.recognized import PARAM as RECOGNIZED_ONLY
 from sccm_cep.privacy.recognized import RECOGNIZED_FIELDS
 from sccm_cep.privacy.vocabularies import MAPPED
@@ -358,15 +358,15 @@ def read_yaml(path: Path) -> Any:
     """A policy file's YAML, read as untrusted input: a regular file (not a device, pipe or a
     symlink to one), at most ``MAX_POLICY_BYTES``, and without anchors or aliases (a 1.5 KB
     alias bomb expands to gigabytes). PolicyError names the file; OSError and YAMLError pass."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise PolicyError(f"{path.name}: is not a regular file", hint="policies are plain *.yaml files")
-    with path.open("rb") as f:
-        data = f.read(MAX_POLICY_BYTES + 1)
-    if len(data) > MAX_POLICY_BYTES:
-        raise PolicyError(
-            f"{path.name}: is over {MAX_POLICY_BYTES // 1024} KB", hint="a policy file is a few KB of YAML"
-        )
+    try:
+        data = read_regular(path, max_bytes=MAX_POLICY_BYTES)
+    except Unbounded as exc:
+        if exc.what.startswith("over"):
+            raise PolicyError(
+                f"{path.name}: is over {MAX_POLICY_BYTES // 1024} KB",
+                hint="a policy file is a few KB of YAML",
+            ) from exc
+        raise PolicyError(f"{path.name}: is {exc.what}", hint="policies are plain *.yaml files") from exc
     text = data.decode("utf-8")
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:

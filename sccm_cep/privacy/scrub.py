@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from sccm_cep.privacy._words import closed_words
 from sccm_cep.privacy.identifiers import (
+    GUID,
     INTERNAL_TLDS,
     IPV6,
     MAC,
@@ -211,13 +212,7 @@ _SCRUBBERS: tuple[_Scrubber, ...] = (
         re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[^\W_][\w-]{0,62}(?:\.[\w-]{1,63})*"),
     ),
     _Scrubber("sid", SID),
-    _Scrubber(
-        "guid",
-        re.compile(
-            r"(?<![0-9A-Fa-f-])\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}"
-            r"-[0-9A-Fa-f]{12}\}?(?![0-9A-Fa-f-])"
-        ),
-    ),
+    _Scrubber("guid", GUID),
     _Scrubber(
         "account",
         re.compile(r"(?<![\w\\.-])([^\W_][\w.-]{0,62})\\[\w$-](?:[\w.$-]{0,62}[\w$-])?(?![\w$-])"),

@@ -335,7 +335,11 @@ class Receiver:
                 for channel in list(server._map.values()):
                     channel.close()
 
-            server.trigger.pull_trigger(close_all)
+            try:
+                server.trigger.pull_trigger(close_all)
+            except OSError:
+                # The loop already closed its trigger (every channel gone): nothing left to wake.
+                server.close()
             self._thread.join(timeout=5)
         else:
             self.server.close()

@@ -9,7 +9,7 @@ or damaged: the reader says which table, row and column, never the value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -21,9 +21,10 @@ from sccm_cep.model import Level
 
 from .models import Base, OutboxState
 
-__all__ = ["MAX_TEXT", "SITE_CODE", "DamagedRow", "check_row", "checked", "first_checked"]
+__all__ = ["MAX_TEXT", "SITE_CODE", "DamagedRow", "check_row", "checked", "first_checked", "readable"]
 
 T = TypeVar("T", bound=Base)
+R = TypeVar("R")
 
 #: The longest TEXT value any command writes is far below this (a long list of WinRM clients).
 MAX_TEXT = 4 * 1024 * 1024
@@ -109,11 +110,34 @@ def checked(
     query: Select[Any],
     domains: Mapping[str, Collection[Any]] | None = None,
 ) -> Iterator[T | DamagedRow]:
-    """The rows of ``query`` (a select of ``entity``) in its order, each loaded on its own and
-    checked; a row that cannot be loaded or fails ``check_row`` comes out as its DamagedRow."""
-    ids = session.execute(query.with_only_columns(entity.id)).scalars().all()  # type: ignore[attr-defined]
-    for row_id in ids:
-        yield _one(session, entity, row_id, domains)
+    """The rows of ``query`` (a select of ``entity``) in its order, each checked; a row that
+    cannot be loaded or fails ``check_row`` comes out as its DamagedRow.
+
+    One query loads them all; only when a value cannot even be converted does it fall back to
+    loading row by row, to name the damaged one and keep the others."""
+    try:
+        rows = session.execute(query).scalars().all()
+    except _LOAD_ERRORS:
+        ids = session.execute(query.with_only_columns(entity.id)).scalars().all()  # type: ignore[attr-defined]
+        for row_id in ids:
+            yield _one(session, entity, row_id, domains)
+        return
+    for row in rows:
+        yield _checked(session, row, domains)
+
+
+def readable(rows: Iterable[T | DamagedRow], build: Callable[[T], R]) -> tuple[list[R], list[DamagedRow]]:
+    """``build`` of every readable row (it may raise DamagedRow too), and the damaged rows."""
+    out: list[R] = []
+    damaged: list[DamagedRow] = []
+    for row in rows:
+        try:
+            if isinstance(row, DamagedRow):
+                raise row
+            out.append(build(row))
+        except DamagedRow as exc:
+            damaged.append(exc)
+    return out, damaged
 
 
 def first_checked(
@@ -151,6 +175,10 @@ def _one(
         row = session.execute(select(entity).where(key == row_id)).scalar_one()
     except _LOAD_ERRORS:
         return DamagedRow(table, row_id if type(row_id) is int else "?", _unreadable(session, entity, row_id))
+    return _checked(session, row, domains)
+
+
+def _checked(session: Session, row: T, domains: Mapping[str, Collection[Any]] | None) -> T | DamagedRow:
     try:
         check_row(row, domains)
     except DamagedRow as exc:
