@@ -6,7 +6,7 @@ SQL and WinRM connectors so both produce identical records for the same site.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, get_type_hints
@@ -98,9 +98,10 @@ def record_values(
     extra: Mapping[str, Mapping[Any, Any]],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in _field_names(rt):
+    for name, kind in _wanted(rt, hints, fields):
         if name in row:
-            out[name] = _coerce(hints[name], row[name])
+            value = row[name]
+            out[name] = None if value is None else _COERCE[kind](value)
     name = rt.NAME
     if name == "site":
         if "site_type" in row:
@@ -196,6 +197,22 @@ def _field_names(rt: type[m.Record]) -> tuple[str, ...]:
     return names
 
 
+_WANTED: dict[tuple[type[m.Record], frozenset[str]], tuple[tuple[str, str], ...]] = {}
+
+
+def _wanted(
+    rt: type[m.Record], hints: Mapping[str, Any], fields: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    """The record's fields a row may fill as they are (those asked for, and the weight), each
+    with the kind its type hint asks for: worked out once per record type and field set."""
+    key = (rt, fields)
+    found = _WANTED.get(key)
+    if found is None:
+        names = [n for n in _field_names(rt) if n in fields or n == rt.WEIGHT]
+        found = _WANTED[key] = tuple((n, _kind(hints[n])) for n in names)
+    return found
+
+
 @lru_cache(maxsize=256)
 def _kind(hint: Any) -> str:
     """What a field's type hint asks for, worked out once per hint (not once per value)."""
@@ -203,18 +220,11 @@ def _kind(hint: Any) -> str:
     return next((kind for kind in ("datetime", "bool", "float", "int") if kind in text), "text")
 
 
-def _coerce(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    kind = _kind(hint)
-    if kind == "text":
-        return as_text(value)
-    if kind == "int":
-        return as_int(value)
-    if kind == "datetime":
-        return _when(value)
-    if kind == "bool":
-        return bool(as_int(value))
+def _as_bool(value: Any) -> bool:
+    return bool(as_int(value))
+
+
+def _as_float(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
@@ -244,3 +254,13 @@ def _when(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).strip()[:32])
     except ValueError:
         return None
+
+
+#: A non-NULL value as the kind of its field's type hint asks for (see ``_kind``).
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "text": as_text,
+    "int": as_int,
+    "datetime": _when,
+    "bool": _as_bool,
+    "float": _as_float,
+}

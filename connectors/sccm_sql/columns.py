@@ -9,9 +9,10 @@ a field reads is found in the statements themselves, so it cannot drift from the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Connection, Select, column, func, inspect, select, table
 from sqlalchemy.sql import visitors
 
 from sccm_cep import model as m
@@ -52,16 +53,63 @@ FIELD_VIEWS: dict[str, dict[str, str]] = {
 }
 
 
-def probe(insp: Any) -> tuple[dict[str, bool], frozenset[str]]:
+def probe(conn: Connection) -> tuple[dict[str, bool], frozenset[str]]:
     """For each declared view whether it is present, and the declared columns ("view.column") missing."""
+    have = view_columns(conn)
     present: dict[str, bool] = {}
     absent: set[str] = set()
-    for name, table in v.VIEWS.items():
-        have = {c["name"].lower() for c in insp.get_columns(name)} if insp.has_table(name) else set()
-        missing = {c.name for c in table.columns if c.name.lower() not in have}
+    for name, view in v.VIEWS.items():
+        columns = have.get(name.lower(), set())
+        missing = {c.name for c in view.columns if c.name.lower() not in columns}
         present[name] = not (missing & v.ESSENTIAL[name])
         absent |= {f"{name}.{col}" for col in missing}
     return present, frozenset(absent)
+
+
+def view_columns(conn: Connection) -> dict[str, set[str]]:
+    """Lower-cased name of each declared view the site has → its lower-cased column names.
+
+    On a server one catalog query in the connection's default schema (dbo for a site's reader)
+    instead of two reflection round trips per view, which a remote SQL Server makes slow;
+    SQLite, local, is asked view by view."""
+    insp = inspect(conn)
+    if conn.dialect.name == "sqlite":
+        return {
+            name.lower(): {c["name"].lower() for c in insp.get_columns(name)}
+            for name in v.VIEWS
+            if insp.has_table(name)
+        }
+    catalog = table(
+        "columns",
+        column("table_schema"),
+        column("table_name"),
+        column("column_name"),
+        schema="information_schema",
+    )
+    stmt = select(catalog.c.table_name, catalog.c.column_name).where(
+        catalog.c.table_schema == insp.default_schema_name,
+        func.lower(catalog.c.table_name).in_(sorted(name.lower() for name in v.VIEWS)),
+    )
+    out: dict[str, set[str]] = {}
+    for view, name in conn.execute(stmt):
+        out.setdefault(str(view).lower(), set()).add(str(name).lower())
+    return out
+
+
+def catalog_columns(schema: str | None) -> Select[Any]:
+    """(view, column) of every declared view in ``schema``, from the standard catalog views
+    (INFORMATION_SCHEMA.COLUMNS on SQL Server, information_schema.columns on PostgreSQL)."""
+    catalog = table(
+        "columns",
+        column("table_schema"),
+        column("table_name"),
+        column("column_name"),
+        schema="information_schema",
+    )
+    return select(catalog.c.table_name, catalog.c.column_name).where(
+        catalog.c.table_schema == schema,
+        func.lower(catalog.c.table_name).in_(sorted(name.lower() for name in v.VIEWS)),
+    )
 
 
 def columns_read(plan: st.Plan, field: str, absent: frozenset[str]) -> frozenset[str]:
@@ -77,6 +125,14 @@ def columns_read(plan: st.Plan, field: str, absent: frozenset[str]) -> frozenset
     return frozenset(out)
 
 
+@lru_cache(maxsize=1024)
+def _gone(record: str, field: str, absent: frozenset[str]) -> tuple[str, ...]:
+    """The absent columns one field's statements would read (walking them costs: once each)."""
+    if not absent:
+        return ()
+    return tuple(sorted(columns_read(st.PLANS[record], field, absent) & absent))
+
+
 def usable_fields(
     present: Mapping[str, bool], absent: frozenset[str], record: str, fields: frozenset[str]
 ) -> tuple[frozenset[str], dict[str, Unavailable]]:
@@ -90,7 +146,7 @@ def usable_fields(
         if not present.get(view, False):
             why[f] = Unavailable(record, f, UnavailableReason.VIEW_MISSING, (view,))
             continue
-        gone = sorted(columns_read(plan, f, absent) & absent)
+        gone = _gone(record, f, absent)
         if gone:
             why[f] = Unavailable(record, f, UnavailableReason.COLUMN_MISSING, tuple(gone))
             continue

@@ -12,9 +12,9 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -47,6 +47,9 @@ class SqlConnector:
     """Reads one site database through the documented views."""
 
     name = "sccm_sql"
+    #: Every read opens its own connection (no pool), so an export may read the next stream in
+    #: another thread while it works on the current one (sccm_cep/export/read_ahead.py).
+    concurrent_reads = True
 
     def __init__(self, url: str, *, password: str | None = None, connect_timeout: int = 15):
         self._url = _parse_url(url, password)
@@ -72,7 +75,7 @@ class SqlConnector:
         """
         if self._present is None:
             with self._guard("probing the site database's views"), self._engine.connect() as conn:
-                present, absent = cols.probe(inspect(conn))
+                present, absent = cols.probe(conn)
             missing_views = [n for n in v.REQUIRED if not present[n]]
             if missing_views:
                 raise NotAnSccmSite(
@@ -172,8 +175,9 @@ class SqlConnector:
     def _rows(self, stmt: Any, what: str) -> Iterator[Mapping[str, Any]]:
         with self._guard(f"reading {what}"), self._engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=2000).execute(stmt)
+            keys = tuple(result.keys())
             for row in result:
-                yield cast("Mapping[str, Any]", row._mapping)
+                yield dict(zip(keys, row, strict=True))
 
     def _guard(self, doing: str) -> _Guard:
         return _Guard(self, doing)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sccm_cep.connector import Unavailable
 from sccm_cep.contract.submission import MAX_INT, MAX_TEXT
-from sccm_cep.model import Level, Record, RecordKind, record_type
+from sccm_cep.model import SECTIONS, Level, Record, RecordKind, record_type
 from sccm_cep.privacy.cells import (
     BELOW,
     DEFAULT_K,
@@ -174,6 +174,7 @@ class Anonymizer:
         self.period = period or f"{reference.year}-Q{(reference.month - 1) // 3 + 1}"
         self._secret = secret
         self._notes: list[SuppressionNote] = []
+        self._part_notes: dict[str, list[SuppressionNote]] = {}
         self._decisions: dict[tuple[str, str], FieldDecision] = {}
         #: k of the no-small-cells rule; the total bands are checked against it up front.
         self.k = minimum_count(policies)
@@ -195,6 +196,16 @@ class Anonymizer:
 
     def part(self, rt: type[Record], source: Callable[[], Iterable[Record]]) -> AnonymizedPart:
         """Anonymize the records ``source()`` yields, by the record type's kind."""
+        before = len(self._notes)
+        try:
+            return self._part(rt, source)
+        finally:
+            # Parts may be anonymized in any order; their notes are kept in the record types'
+            # order (see ``finish``), so the submission does not depend on it.
+            self._part_notes.setdefault(rt.NAME, []).extend(self._notes[before:])
+            del self._notes[before:]
+
+    def _part(self, rt: type[Record], source: Callable[[], Iterable[Record]]) -> AnonymizedPart:
         policy = self.policies[rt.NAME]
         fields = policy.sent_fields(self.level)
         if rt.KIND is RecordKind.DEVICE:
@@ -225,6 +236,11 @@ class Anonymizer:
         """The submission; ``feedback`` is the score and the comment an admin confirmed as
         scrubbed. The comment is scrubbed again: when that changes it (the scrubber improved
         since), it is not sent, and a note (reason ``reconfirm``) says it needs confirming again."""
+        by_part = self._part_notes
+        order = [rt.NAME for types_ in SECTIONS.values() for rt in types_]
+        ordered = [n for name in sorted(by_part, key=order.index) for n in by_part[name]]
+        self._notes[:0] = ordered
+        by_part.clear()
         answer = None
         if feedback is not None:
             score, comment = feedback

@@ -75,5 +75,21 @@ def map_vocabularies(record: Record) -> Mapping[str, Any]:
     for name, vocab in fields.items():
         value = getattr(record, name)
         if value is not None:
-            out[name] = MAPPERS[vocab](value)
+            # Every mapper is a function of the value alone, and a site repeats few values on
+            # many rows: each (vocabulary, value) is mapped once, up to _MEMO_SIZE of them.
+            if not isinstance(value, str | int):
+                out[name] = MAPPERS[vocab](value)
+                continue
+            key = (vocab, type(value), value)
+            mapped = _memo.get(key, _MISSING)
+            if mapped is _MISSING:
+                mapped = MAPPERS[vocab](value)
+                if len(_memo) < _MEMO_SIZE:
+                    _memo[key] = mapped
+            out[name] = mapped
     return out
+
+
+_MEMO_SIZE = 1 << 14
+_memo: dict[tuple[str, type, Any], Any] = {}
+_MISSING = object()

@@ -97,6 +97,8 @@ def _create_tables(engine: Engine, attempts: int = 3) -> None:
     """Create the missing tables and columns. Receivers starting at once on a new database may
     race to create the same table (one fails on the catalog's unique key): the loser tries
     again and finds it made."""
+    if _tables_current(engine):
+        return
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
@@ -107,6 +109,17 @@ def _create_tables(engine: Engine, attempts: int = 3) -> None:
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
+
+
+def _tables_current(engine: Engine) -> bool:
+    """Whether every table and column this release uses is there: two catalog queries, where
+    creating what is missing asks once per table (a report or a receiver start pays it)."""
+    insp = inspect(engine)
+    names = set(insp.get_table_names())
+    if not {t.name for t in (*metadata.sorted_tables, *facts.metadata.sorted_tables)} <= names:
+        return False
+    have = {c["name"] for c in insp.get_columns(received_documents.name)}
+    return {c.name for c in received_documents.columns} <= have
 
 
 def _private_sqlite_file(url: URL) -> None:

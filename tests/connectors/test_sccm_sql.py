@@ -209,3 +209,47 @@ def test_sql_server_unknown_odbc_driver_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as info:
         SqlConnector(url, connect_timeout=3).check()
     assert "ODBC driver" in info.value.message
+
+
+def test_one_catalog_query_finds_what_reflection_finds(pg_site: str) -> None:
+    """On a server the views and columns are probed with one catalog query: it finds what
+    SQLAlchemy's reflection finds, in the site's schema only, also for a missing view and a
+    missing column (dropped inside a transaction that is rolled back)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from sccm_cep_connectors.sccm_sql import columns as cols
+    from sccm_cep_connectors.sccm_sql import views as v
+
+    optional = sorted(
+        c.name for c in v.VIEWS["v_GS_PROCESSOR"].columns if c.name not in v.ESSENTIAL["v_GS_PROCESSOR"]
+    )
+    engine = create_engine(pg_site)
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.execute(text('DROP TABLE "v_GS_PC_BIOS"'))
+            conn.execute(text(f'ALTER TABLE "v_GS_PROCESSOR" DROP COLUMN "{optional[0]}"'))
+            insp = inspect(conn)
+            reflected = {
+                name.lower(): {c["name"].lower() for c in insp.get_columns(name)}
+                for name in v.VIEWS
+                if insp.has_table(name)
+            }
+            present, absent = cols.probe(conn)
+            assert cols.view_columns(conn) == reflected
+            tx.rollback()
+    finally:
+        engine.dispose()
+    assert present["v_GS_PC_BIOS"] is False and present["v_GS_PROCESSOR"] is True
+    assert f"v_GS_PROCESSOR.{optional[0]}" in absent
+
+
+def test_the_catalog_query_is_t_sql() -> None:
+    import sqlglot
+
+    from sccm_cep_connectors.sccm_sql import columns as cols
+
+    sql = str(
+        cols.catalog_columns("dbo").compile(dialect=mssql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    sqlglot.parse_one(sql, read="tsql")
+    assert "information_schema.columns" in sql.lower() and "'dbo'" in sql
