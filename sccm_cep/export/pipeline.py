@@ -184,37 +184,25 @@ def collect(
     started = time.perf_counter()
     request = build_request(policies, level)
     opened = [sources] if isinstance(sources, Connector) else list(sources)
-    anonymizer = Anonymizer(
-        policies, secret, level, reference=period_end(period), period=period, own_names=own_names_of(opened)
-    )
     offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in opened}
+    sections, filled_by, reads = _plan_reads(offered, policies, level, only)
     publisher = NormalizationStats()
-    sections: dict[str, dict[str, AnonymizedPart]] = {}
-    names: dict[str, str] = {}
-    filled_by: dict[str, str | None] = {}
-    reads: list[tuple[str, type[m.Record], str, Stream]] = []
-    for section, types_ in m.SECTIONS.items():
-        if not level.includes(types_[0].LEVEL):
-            continue
-        sections[section] = {}
-        ranked = policies.source_preference.get(section, ())
-        chosen = _choose(section, types_, offered, ranked)
-        for rt in types_:
-            name = _filler(rt.NAME, chosen, offered, ranked)
-            filled_by[rt.NAME] = name
-            stream = offered[name][rt.NAME] if name else None
-            sections[section][rt.NAME] = AnonymizedPart(rt.NAME, rt.KIND, ())
-            if stream is not None and (only is None or rt.NAME in only):
-                reads.append((section, rt, str(name), stream))
-    reads.sort(key=_read_order)
     ahead = [(rt, s) for _, rt, name, s in reads if _concurrent(opened, name)]
     lanes = ([s for rt, s in ahead if rt is not m.Software], [s for rt, s in ahead if rt is m.Software])
-    with ReadAhead(lanes) as read_ahead:
+    own_names = own_names_of(opened)  # before the lanes: the source has at most two statements at once
+    with ReadAhead(lanes) as read_ahead:  # the source's scans start now, the rest is set up meanwhile
+        anonymizer = Anonymizer(
+            policies,
+            secret,
+            level,
+            reference=period_end(period),
+            period=period,
+            own_names=own_names,
+        )
+        names: dict[str, str] = {}
         for section, rt, name, stream in reads:
             log.info("collecting %s from %s", rt.NAME, stream.source)
-            source: Callable[[], Iterator[m.Record]] = stream.read
-            if _concurrent(opened, name):
-                source = read_ahead.reader(stream)
+            source = read_ahead.reader(stream) if _concurrent(opened, name) else stream.read
             reader = _counted(_reader(source, publisher), rt.NAME, progress)
             sections[section][rt.NAME] = anonymizer.part(rt, reader)
             _add_source(names, section, name)
@@ -307,7 +295,39 @@ def _add_source(sources: dict[str, str], section: str, name: str) -> None:
     sources[section] = "+".join(sorted(names))
 
 
-def _read_order(read: tuple[str, type[m.Record], str, Stream]) -> int:
+#: One part to read: its section, record type, the name of the source that fills it, its stream.
+_Read = tuple[str, type[m.Record], str, Stream]
+
+
+def _plan_reads(
+    offered: Mapping[str, Mapping[str, Stream]],
+    policies: PolicySet,
+    level: m.Level,
+    only: Collection[str] | None,
+) -> tuple[dict[str, dict[str, AnonymizedPart]], dict[str, str | None], list[_Read]]:
+    """Every part of the submission at ``level`` (empty until read), the source filling each
+    record, and the parts to read in the order they are read (``_read_order``)."""
+    sections: dict[str, dict[str, AnonymizedPart]] = {}
+    filled_by: dict[str, str | None] = {}
+    reads: list[_Read] = []
+    for section, types_ in m.SECTIONS.items():
+        if not level.includes(types_[0].LEVEL):
+            continue
+        sections[section] = {}
+        ranked = policies.source_preference.get(section, ())
+        chosen = _choose(section, types_, offered, ranked)
+        for rt in types_:
+            name = _filler(rt.NAME, chosen, offered, ranked)
+            filled_by[rt.NAME] = name
+            stream = offered[name][rt.NAME] if name else None
+            sections[section][rt.NAME] = AnonymizedPart(rt.NAME, rt.KIND, ())
+            if stream is not None and (only is None or rt.NAME in only):
+                reads.append((section, rt, str(name), stream))
+    reads.sort(key=_read_order)
+    return sections, filled_by, reads
+
+
+def _read_order(read: _Read) -> int:
     """Parts are anonymized in this order (the submission is the same in any): the device rows
     first, the part with Python work on every row; then software, the site's largest scan
     with few rows; then the rest in document order. A source that allows it is read ahead
