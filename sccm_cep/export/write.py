@@ -22,6 +22,7 @@ from typing import IO, Any
 import jsonschema
 
 from sccm_cep import __version__
+from sccm_cep.contract.rowcheck import RowCheck, Unsupported, compile_row
 from sccm_cep.contract.submission import (
     SCHEMA_FILE,
     SCHEMA_ID,
@@ -31,7 +32,6 @@ from sccm_cep.contract.submission import (
     load_schema,
 )
 from sccm_cep.errors import OutputError, SubmissionError
-from sccm_cep.export.rowcheck import RowCheck, Unsupported, compile_row
 from sccm_cep.platform.files import atomic_output
 from sccm_cep.privacy.anonymize import AnonymizedSubmission
 

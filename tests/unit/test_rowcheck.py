@@ -1,6 +1,6 @@
 """The writer's compiled row checks give the published schema's verdict, row for row.
 
-The writer checks rows by type (sccm_cep/export/rowcheck.py) instead of running the JSON
+The writer checks rows by type (sccm_cep/contract/rowcheck.py) instead of running the JSON
 Schema validator on each; these tests hold the two to the same answers on every record type,
 with hostile values and shapes, so the schema file stays the contract.
 """
@@ -18,10 +18,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from sccm_cep.contract.rowcheck import Unsupported, compile_row
 from sccm_cep.contract.submission import MAX_INT, MAX_TEXT, load_schema
 from sccm_cep.errors import SubmissionError
 from sccm_cep.export import write
-from sccm_cep.export.rowcheck import Unsupported, compile_row
 
 
 class _Str(enum.StrEnum):

@@ -4,8 +4,9 @@ The schema file stays the contract: each row definition (``$defs/<record>``) is 
 turned into per-field checks that give the JSON Schema's own verdict (draft 2020-12: ``bool``
 is no number, ``1.0`` is an integer, ``maxLength`` counts code points, bounds apply to numbers
 only) without a validator walking every row. A definition that uses a keyword this module does
-not implement is refused when compiled, so the writer falls back to the full validator instead
-of passing rows it cannot judge. tests/unit/test_rowcheck.py compares the two on hostile rows.
+not implement is refused when compiled, so the caller (the writer, ``validation.check_document``)
+falls back to the full validator instead of passing rows it cannot judge.
+tests/unit/test_rowcheck.py compares the two on hostile rows.
 """
 
 from __future__ import annotations
