@@ -176,7 +176,11 @@ class Stream(Protocol):
 
 @runtime_checkable
 class Connector(Protocol):
-    """A source of canonical records for one site, and its own notes on what it left out."""
+    """A source of canonical records for one site, and its own notes on what it left out.
+
+    Optional, read with ``getattr``: ``concurrent_reads = True`` says its streams may be read
+    from other threads while another is read (the export then reads ahead, at most two at a
+    time: ``sccm_cep/export/read_ahead.py``); ``unavailable(request)`` and ``own_names()``."""
 
     name: str
 
