@@ -16,8 +16,10 @@ reading the streams directly gives: an error from a source is raised where its s
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
@@ -25,11 +27,15 @@ from typing import Any
 from sccm_cep import model as m
 from sccm_cep.connector import Stream
 
-__all__ = ["BATCH", "DEPTH", "ReadAhead"]
+__all__ = ["BATCH", "DEPTH", "STOP_WAIT", "ReadAhead"]
 
 #: Records handed over at a time, and batches that may wait: memory is bounded by their product.
 BATCH = 512
 DEPTH = 32
+#: Seconds ``close`` waits for a thread to stop before leaving it to end by itself.
+STOP_WAIT = 2.0
+
+log = logging.getLogger("sccm_cep.export.read_ahead")
 
 _END = object()
 
@@ -83,11 +89,16 @@ class _Lane:
         self._thread.start()
 
     def stop(self) -> None:
+        """Tell the thread to stop and wait for it, up to ``STOP_WAIT`` seconds: a thread inside
+        a long statement (a site's software scan) is left to end by itself, at its next batch,
+        closing its connection, rather than holding up the error or interrupt that stopped us."""
         self._stop.set()
-        while self._thread.is_alive():
+        deadline = time.monotonic() + STOP_WAIT
+        while self._thread.is_alive() and time.monotonic() < deadline:
             with suppress(queue.Empty):  # free a slot so a thread blocked on a full queue sees the stop
                 self._queue.get(timeout=0.05)
-        self._thread.join()
+        if self._thread.is_alive():
+            log.debug("a read-ahead thread is still in a statement; it ends at its next batch")
 
     def reader(self, index: int) -> Callable[[], Iterator[m.Record]]:
         def read() -> Iterator[m.Record]:

@@ -166,3 +166,30 @@ def test_export_reads_ahead_and_writes_the_same_document(
     # The notes on what was withheld (the summary's), in the same order: several record types'
     assert len({note.record for note in plain[1]}) > 2  # type: ignore[attr-defined]
     assert ahead[1] == plain[1]
+
+
+def test_an_error_is_not_held_up_by_a_statement_still_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leaving while a lane sits in a long statement returns within STOP_WAIT; the thread ends
+    by itself when the statement does, and closes its source."""
+    from sccm_cep.export import read_ahead
+
+    monkeypatch.setattr(read_ahead, "STOP_WAIT", 0.2)
+    statement = threading.Event()
+    closed = threading.Event()
+
+    class Slow(FakeStream):
+        def read(self) -> Iterator[m.Record]:
+            try:
+                statement.wait(10)  # the database still scanning
+                yield m.Package(package_id="late")
+            finally:
+                closed.set()
+
+    slow, first = Slow("slow", 1), FakeStream("first", 3)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="policy"), ReadAhead([[first], [slow]]) as ahead:
+        assert ids(ahead.reader(first)()) == ["first-0", "first-1", "first-2"]
+        raise RuntimeError("a broken policy")
+    assert time.monotonic() - started < 3
+    statement.set()
+    assert closed.wait(5)
