@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import CTE, Connection, Engine, case, func, select
+from sqlalchemy import CTE, Connection, Engine, and_, case, func, select
 
 from sccm_cep.receiver.facts import FIGURES, fact_submissions, fact_values
 from sccm_cep.receiver.store import received_documents
@@ -101,23 +101,54 @@ def _current() -> CTE:
 def _value_rows(conn: Connection, current: CTE) -> Iterator[Any]:
     """Per figure and value (labels), largest total first: its total weight, how many
     contributors hold it, and the weight of its n largest holders (``top<n>``). One pass over
-    the facts for every figure, streamed."""
+    the facts for every figure, streamed.
+
+    Grouping, not sorting: the holders' weights are summed per (value, contributor); the largest
+    (``m1``) comes from a second grouping per value, joined back, and the third grouping counts
+    the holders at ``m1`` and finds the largest weight below it (``m2``), so the two largest
+    holders weigh ``2 m1`` when two share the top, else ``m1 + m2``. No row_number over every
+    holder: the server hashes where it used to sort."""
     fv = fact_values
+    # label2 is NULL in one-label figures: joined on (is it NULL, its text) so the join hashes.
+    null2, text2 = fv.c.label2.is_(None).label("null2"), func.coalesce(fv.c.label2, "").label("text2")
     held = (
-        select(fv.c.figure, current.c.contributor, fv.c.label1, fv.c.label2, func.sum(fv.c.weight).label("w"))
+        select(
+            fv.c.figure,
+            current.c.contributor,
+            fv.c.label1,
+            fv.c.label2,
+            null2,
+            text2,
+            func.sum(fv.c.weight).label("w"),
+        )
         .join_from(fv, current, fv.c.document_id == current.c.document_id)
         .group_by(fv.c.figure, current.c.contributor, fv.c.label1, fv.c.label2)
-        .subquery()
+        .having(func.sum(fv.c.weight) > 0)
+        .cte("held")
     )
     value = (held.c.figure, held.c.label1, held.c.label2)
-    rank = func.row_number().over(partition_by=value, order_by=held.c.w.desc()).label("rank")
-    ranked = select(*value, held.c.w, rank).where(held.c.w > 0).subquery()
-    total = func.sum(ranked.c.w).label("total")
-    tops = [func.sum(case((ranked.c.rank <= n, ranked.c.w), else_=0)).label(f"top{n}") for n, _p in DOMINANCE]
+    key = (held.c.figure, held.c.label1, held.c.null2, held.c.text2)
+    top = select(*key, func.max(held.c.w).label("m1")).group_by(*key).subquery()
+    theirs = (top.c.figure, top.c.label1, top.c.null2, top.c.text2)
+    joined = held.join(top, and_(*(a == b for a, b in zip(key, theirs, strict=True))))
+    at_top = func.sum(case((held.c.w == top.c.m1, 1), else_=0))
+    below = func.max(case((held.c.w < top.c.m1, held.c.w)))
+    total = func.sum(held.c.w).label("total")
+    m1 = func.max(top.c.m1)
+    two = case((at_top >= 2, m1 * 2), else_=m1 + func.coalesce(below, 0))
+    tops = {1: m1, 2: two}  # the n of DOMINANCE
     query = (
-        select(ranked.c.figure, ranked.c.label1, ranked.c.label2, total, func.count().label("holders"), *tops)
-        .group_by(ranked.c.figure, ranked.c.label1, ranked.c.label2)
-        .order_by(ranked.c.figure, total.desc())
+        select(
+            held.c.figure,
+            held.c.label1,
+            held.c.label2,
+            total,
+            func.count().label("holders"),
+            *(tops[n].label(f"top{n}") for n, _p in DOMINANCE),
+        )
+        .select_from(joined)
+        .group_by(*value)
+        .order_by(held.c.figure, total.desc())
     )
     yield from conn.execution_options(stream_results=True, yield_per=1000).execute(query)
 

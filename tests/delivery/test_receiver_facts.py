@@ -205,3 +205,45 @@ def test_the_fleet_simulator_sends_valid_documents_with_revisions_and_deletions(
     }
     sizes = [len(d["software"]["software"]) for d in docs if d["kind"] == "submission"]
     assert min(sizes) < 20 < 200 < max(sizes)
+
+
+def test_the_largest_holders_found_in_sql_are_the_largest_weights(engine: Engine) -> None:
+    """Per value, the database's total, holders and one and two largest holders' weights are
+    what sorting the holders' weights gives: ties at the top, ties below it, one holder, zero
+    weights (not holders), one contributor holding a value through two of its sites."""
+    from sccm_cep.receiver.report import _current, _value_rows
+
+    holdings = {  # value -> contributor -> weight, each contributor's sites summed
+        "TieTop": {1: 5, 2: 5, 3: 1},
+        "TieBelow": {1: 9, 2: 3, 3: 3, 4: 1},
+        "Alone": {2: 7},
+        "Zeros": {1: 4, 2: 0, 3: 2},
+        "AllZero": {1: 0, 4: 0},
+        "Spread": {1: 1, 2: 2, 3: 3, 4: 4, 5: 5},
+    }
+    for contributor in range(1, 6):
+        mine = {v: w for v, by in holdings.items() for c, w in by.items() if c == contributor}
+        # contributor 1 speaks through two sites: its weight for a value is their sum
+        halves = (
+            [mine, {}]
+            if contributor != 1
+            else [
+                {v: w // 2 for v, w in mine.items()},
+                {v: w - w // 2 for v, w in mine.items()},
+            ]
+        )
+        for n, products in enumerate(halves):
+            if products:
+                _store(engine, _doc(_name(contributor * 10 + n), "2026-Q4", 0, products, contributor))
+    with engine.connect() as conn:
+        got = {
+            row.label2: (int(row.total), int(row.holders), int(row.top1), int(row.top2))
+            for row in _value_rows(conn, _current())
+            if row.figure == "top_software"
+        }
+    expected = {}
+    for value, by in holdings.items():
+        ordered = sorted((w for w in by.values() if w > 0), reverse=True)
+        if ordered:
+            expected[value] = (sum(ordered), len(ordered), ordered[0], sum(ordered[:2]))
+    assert got == expected
