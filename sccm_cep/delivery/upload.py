@@ -70,6 +70,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+#: The real wait between attempts. ``DeliverySettings``' default ``sleep`` looks it up at each
+#: call, so a test driving a whole command (which builds its own settings) can replace it here.
+pause: Callable[[float], None] = time.sleep
+
+
+def _pause(seconds: float) -> None:
+    pause(seconds)
+
+
 @dataclass(frozen=True)
 class DeliverySettings:
     """How to reach the receiver and how hard to try. ``transport``, ``sleep``, ``clock`` and
@@ -91,7 +100,7 @@ class DeliverySettings:
     max_bytes: int = DEFAULT_MAX_BYTES
     retention_days: int = 365
     transport: httpx.BaseTransport | None = None
-    sleep: Callable[[float], None] = time.sleep
+    sleep: Callable[[float], None] = _pause
     clock: Callable[[], datetime] = _utcnow
     rng: random.Random = field(default_factory=random.Random)
 

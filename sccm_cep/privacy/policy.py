@@ -332,6 +332,7 @@ def _parse_sources(path: Path) -> dict[str, tuple[str, ...]]:
         raise PolicyError(f"{path.name}: must map 'sources' to section: [connector, ...]")
     problems = [f"{path.name}: '{s}' is not a section" for s in table if s not in SECTIONS]
     out: dict[str, tuple[str, ...]] = {}
+    installed = set(available_connectors())  # once: each call scans every package's metadata
     for section, names in table.items():
         if (
             not isinstance(names, list)
@@ -340,7 +341,7 @@ def _parse_sources(path: Path) -> dict[str, tuple[str, ...]]:
         ):
             problems.append(f"{path.name}: section '{section}' needs a list of connector names")
             continue
-        unknown = sorted(set(names) - set(available_connectors()))
+        unknown = sorted(set(names) - installed)
         if unknown:
             problems.append(f"{path.name}: section '{section}' names no installed connector '{unknown[0]}'")
             continue

@@ -12,6 +12,7 @@ from sqlalchemy import update
 from fixtures.synthetic_site import CANARIES
 from sccm_cep.cli import cli
 from sccm_cep.collector.store import Site, Store
+from sccm_cep.delivery import upload
 from sccm_cep.receiver.app import Receiver
 
 
@@ -55,12 +56,17 @@ def test_run_due_takes_then_sends_and_a_second_run_sends_nothing(state_url: str,
     assert not [v for values in CANARIES.values() for v in values if v.lower() in text]
 
 
-def test_run_due_reports_an_unreachable_receiver_and_keeps_the_documents(state_url: str) -> None:
+def test_run_due_reports_an_unreachable_receiver_and_keeps_the_documents(
+    state_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(upload, "pause", waits.append)  # the backoff is recorded, not slept through
     result = CliRunner().invoke(
         cli,
         ["--state", state_url, "run", "--due", "--as-of", "2027-01-02", "--endpoint", "http://127.0.0.1:9"],
     )
     assert result.exit_code == 4, result.output
+    assert waits, "run --due gave up without retrying"
     listed = json.loads(CliRunner().invoke(cli, ["--state", state_url, "outbox", "list", "--json"]).stdout)
     assert {r["state"] for r in listed} <= {"pending", "failed"} and len(listed) == 2
 

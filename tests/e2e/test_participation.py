@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from sccm_cep.cli import cli
 from sccm_cep.collector.store import Store
+from sccm_cep.privacy import policy
 
 STORES = Path(__file__).resolve().parents[2] / "fixtures" / "stores"
 
@@ -52,6 +53,19 @@ def cep(tmp_path: Path, data_dir: Path, sqlite_site: str) -> Iterator[Cli]:
     yield runner
 
 
+@pytest.fixture
+def shipped_policies_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that run ``run --due`` on hundreds of simulated days: the shipped policies cannot
+    change between those runs, so they are read and linted once (that is most of a quiet day's
+    run). A run given ``--policies DIR`` still reads its folder every time."""
+    shipped, read = policy.load_policies(), policy.load_policies
+
+    def load(directory: Path | None = None) -> policy.PolicySet:
+        return shipped if directory is None else read(directory)
+
+    monkeypatch.setattr(policy, "load_policies", load)
+
+
 def _days(start: date, count: int) -> Iterator[date]:
     for i in range(count):
         yield start + timedelta(days=i)
@@ -62,12 +76,14 @@ def _taken(cep: Cli, day: date) -> list[dict[str, Any]]:
     return [o for o in outcomes if o["status"] == "taken"]
 
 
+@pytest.mark.usefixtures("shipped_policies_read_once")
 def test_nothing_is_collected_before_joining(cep: Cli) -> None:
     for day in _days(date(2026, 11, 1), 30):
         assert _taken(cep, day) == []
     assert cep.outbox() == []
 
 
+@pytest.mark.usefixtures("shipped_policies_read_once")
 def test_400_days_first_on_day_7_then_one_per_quarter(cep: Cli) -> None:
     joined = date(2026, 11, 24)
     cep("join", "PS1", "--yes", "--as-of", joined.isoformat())
@@ -86,6 +102,7 @@ def test_400_days_first_on_day_7_then_one_per_quarter(cep: Cli) -> None:
     assert [r["period"] for r in cep.outbox()] == list(taken_on)
 
 
+@pytest.mark.usefixtures("shipped_policies_read_once")
 def test_a_100_day_gap_takes_the_current_period_once(cep: Cli) -> None:
     cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
     assert len(_taken(cep, date(2026, 12, 1))) == 1
@@ -96,6 +113,7 @@ def test_a_100_day_gap_takes_the_current_period_once(cep: Cli) -> None:
     assert [r["period"] for r in cep.outbox()] == ["2026-Q4", "2027-Q1"]
 
 
+@pytest.mark.usefixtures("shipped_policies_read_once")
 def test_biweekly_windows_count_from_the_first_submission(cep: Cli) -> None:
     cep("join", "PS1", "--yes", "--cadence", "biweekly", "--as-of", "2026-11-24")
     days = [day for day in _days(date(2026, 11, 24), 60) if _taken(cep, day)]
@@ -104,6 +122,7 @@ def test_biweekly_windows_count_from_the_first_submission(cep: Cli) -> None:
     assert cep.outbox()[1]["period"] == "2026-12-15/P14D"
 
 
+@pytest.mark.usefixtures("shipped_policies_read_once")
 def test_nothing_after_leaving_and_unsent_documents_are_purged(cep: Cli) -> None:
     cep("join", "PS1", "--yes", "--as-of", "2026-11-24")
     assert _taken(cep, date(2026, 12, 1))

@@ -16,6 +16,7 @@ recognized software only, keyed ids, free-text scrubber, version normalizer).
 
 from __future__ import annotations
 
+import functools
 import gzip
 import html
 import json
@@ -111,13 +112,15 @@ def unescape(data: str | bytes) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), data)
 
 
-def needles(plant: Planted) -> list[str]:
+@functools.cache
+def needles(plant: Planted) -> tuple[str, ...]:
     """What must not appear: the value and its distinctive parts, folded (also reversed, for a
-    value stored reversed behind a right-to-left override)."""
+    value stored reversed behind a right-to-left override). Cached: every output is searched for
+    every plant."""
     found = [fold(n) for n in (plant.value, *plant.parts) if len(fold(n)) >= 5]
     if plant.trick == "bidi-override":
         found += [n[::-1] for n in found]
-    return found
+    return tuple(found)
 
 
 #: Keyed pseudonyms and digests: HMAC and hash outputs carry no planted value, but their hex

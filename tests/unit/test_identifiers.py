@@ -4,6 +4,7 @@ hidden, split and disguised identifiers are still found, and the anonymizer with
 from __future__ import annotations
 
 import csv
+import functools
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ from sccm_cep.model import Level
 from sccm_cep.privacy._confusables import CONFUSABLES
 from sccm_cep.privacy.anonymize import OTHER, Anonymizer, SiteSecret
 from sccm_cep.privacy.identifiers import KINDS, find_identifiers, has_identifier, normalize_for_detection
-from sccm_cep.privacy.policy import load_policies
+from sccm_cep.privacy.policy import PolicySet, load_policies
 
 SECRET = SiteSecret(bytes(range(32)), site="PS1")
 
@@ -218,8 +219,14 @@ def disguised(draw: st.DrawFn) -> tuple[str, str]:
     return ident, "".join(out)
 
 
+@functools.cache
+def _policies() -> PolicySet:
+    """The shipped policies, read once: the property test below builds an anonymizer per example."""
+    return load_policies()
+
+
 def _anonymizer() -> Anonymizer:
-    return Anonymizer(load_policies(), SECRET, Level.BASIC, reference=date(2026, 12, 31))
+    return Anonymizer(_policies(), SECRET, Level.BASIC, reference=date(2026, 12, 31))
 
 
 def _core(text: str) -> str:
