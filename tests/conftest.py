@@ -34,12 +34,15 @@ SMALL_SITE = 300
 
 
 def _pg_available() -> bool:
+    engine = create_engine(PG_BASE, connect_args={"connect_timeout": 3})
     try:
-        with create_engine(PG_BASE, connect_args={"connect_timeout": 3}).connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("select 1"))
         return True
     except OperationalError:
         return False
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 from sccm_cep import model as m
 from sccm_cep.connector import (
@@ -47,8 +47,8 @@ class SqlConnector:
     """Reads one site database through the documented views."""
 
     name = "sccm_sql"
-    #: Every read opens its own connection (no pool), so an export may read the next stream in
-    #: another thread while it works on the current one (sccm_cep/export/read_ahead.py).
+    #: Every read checks out its own connection from a thread-safe pool, so an export may read
+    #: the next stream in another thread while it works on the current one (export/read_ahead.py).
     concurrent_reads = True
 
     def __init__(self, url: str, *, password: str | None = None, connect_timeout: int = 15):
@@ -279,6 +279,12 @@ def _parse_url(url: str, password: str | None) -> URL:
     return parsed
 
 
+#: A few connections kept for the length of an export (``close`` ends them): each statement
+#: used to log in anew, which on a remote SQL Server is a TLS handshake and a login per view.
+#: Two lanes read at once (``concurrent_reads``), so two are kept, and one more may open.
+_POOL: dict[str, Any] = {"poolclass": QueuePool, "pool_size": 2, "max_overflow": 1, "pool_timeout": 600}
+
+
 def _engine(url: URL, timeout: int) -> Engine:
     backend = url.get_backend_name()
     try:
@@ -294,9 +300,9 @@ def _engine(url: URL, timeout: int) -> Engine:
             def connect() -> sqlite3.Connection:
                 return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
 
-            return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+            return create_engine("sqlite://", creator=connect, **_POOL)
         if backend == "postgresql":
-            engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": timeout})
+            engine = create_engine(url, connect_args={"connect_timeout": timeout}, **_POOL)
 
             @event.listens_for(engine, "connect")
             def _read_only(dbapi_conn: Any, _record: Any) -> None:
@@ -310,8 +316,8 @@ def _engine(url: URL, timeout: int) -> Engine:
         query.setdefault("ApplicationIntent", "ReadOnly")
         return create_engine(
             url.set(query=query),
-            poolclass=NullPool,
             connect_args={"timeout": timeout},
+            **_POOL,
             isolation_level="READ UNCOMMITTED",
         )
     except NoSuchModuleError as exc:
