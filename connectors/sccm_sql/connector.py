@@ -11,13 +11,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from sccm_cep import model as m
 from sccm_cep.connector import (
@@ -39,6 +35,7 @@ from ..rows import as_int, as_text, record_values, type_hints
 from . import columns as cols
 from . import statements as st
 from . import views as v
+from .engine import open_engine, parse_url
 
 __all__ = ["SqlConnector"]
 
@@ -52,8 +49,8 @@ class SqlConnector:
     concurrent_reads = True
 
     def __init__(self, url: str, *, password: str | None = None, connect_timeout: int = 15):
-        self._url = _parse_url(url, password)
-        self._engine = _engine(self._url, connect_timeout)
+        self._url = parse_url(url, password)
+        self._engine = open_engine(self._url, connect_timeout)
         self._present: dict[str, bool] | None = None
         self._absent: frozenset[str] = frozenset()
 
@@ -255,91 +252,6 @@ def _top_site(sites: list[Mapping[str, Any]]) -> Mapping[str, Any]:
         return (top, str(s["site_code"]))
 
     return min(sites, key=rank)
-
-
-# -- engine -----------------------------------------------------------------------------------
-
-
-def _parse_url(url: str, password: str | None) -> URL:
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(
-            "the database URL is not valid",
-            hint="use e.g. mssql+pyodbc://@SERVER/CM_PS1?driver=ODBC+Driver+18+for+SQL+Server&trusted_connection=yes",
-        ) from exc
-    if password is not None:
-        parsed = parsed.set(password=password)
-    backend = parsed.get_backend_name()
-    if backend not in ("sqlite", "postgresql", "mssql"):
-        raise ConfigError(
-            f"unsupported database type '{backend}'",
-            hint="use mssql+pyodbc:// for a site database (sqlite:// or postgresql+psycopg:// for copies)",
-        )
-    return parsed
-
-
-#: A few connections kept for the length of an export (``close`` ends them): each statement
-#: used to log in anew, which on a remote SQL Server is a TLS handshake and a login per view.
-#: Two lanes read at once (``concurrent_reads``), so two are kept, and one more may open.
-_POOL: dict[str, Any] = {"poolclass": QueuePool, "pool_size": 2, "max_overflow": 1, "pool_timeout": 600}
-
-
-def _engine(url: URL, timeout: int) -> Engine:
-    backend = url.get_backend_name()
-    try:
-        if backend == "sqlite":
-            path = url.database or ""
-            if not path or path == ":memory:" or not Path(path).is_file():
-                raise SourceUnreachable(
-                    f"no SQLite database file at {path or '(empty path)'}",
-                    hint="check the path in the sqlite:/// URL",
-                )
-            uri = Path(path).resolve().as_uri() + "?mode=ro"
-
-            def connect() -> sqlite3.Connection:
-                return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
-
-            return create_engine("sqlite://", creator=connect, **_POOL)
-        if backend == "postgresql":
-            engine = create_engine(url, connect_args={"connect_timeout": timeout}, **_POOL)
-
-            @event.listens_for(engine, "connect")
-            def _read_only(dbapi_conn: Any, _record: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-                cur.close()
-                dbapi_conn.commit()
-
-            return engine
-        query = dict(url.query)
-        query.setdefault("ApplicationIntent", "ReadOnly")
-        return create_engine(
-            url.set(query=query),
-            connect_args={"timeout": timeout},
-            **_POOL,
-            isolation_level="READ UNCOMMITTED",
-        )
-    except NoSuchModuleError as exc:
-        raise ConfigError(
-            f"the driver for {url.drivername} is not installed", hint=_extra_hint(backend)
-        ) from exc
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"the Python driver module '{exc.name}' is not installed", hint=_extra_hint(backend)
-        ) from exc
-    except ImportError as exc:
-        # pyodbc imports but cannot load libodbc: the ODBC driver manager is missing.
-        raise ConfigError(
-            f"the driver for {url.drivername} cannot load its native library",
-            hint="install unixODBC and an ODBC driver (ODBC Driver 18 for SQL Server, or FreeTDS: "
-            "apt-get install unixodbc tdsodbc)",
-        ) from exc
-
-
-def _extra_hint(backend: str) -> str:
-    extra = {"postgresql": "postgres", "mssql": "mssql"}.get(backend, backend)
-    return f"install it with: pip install 'sccm-cep[{extra}]'"
 
 
 _AUTH = (

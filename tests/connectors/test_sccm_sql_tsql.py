@@ -13,7 +13,7 @@ from sqlalchemy.sql import Select
 
 from sccm_cep.model import RECORD_TYPES
 from sccm_cep_connectors.sccm_sql import SqlConnector
-from sccm_cep_connectors.sccm_sql import connector as sql_connector
+from sccm_cep_connectors.sccm_sql import engine as sql_engine
 from sccm_cep_connectors.sccm_sql import statements as st
 from sccm_cep_connectors.sccm_sql import views as v
 
@@ -93,7 +93,7 @@ def test_mssql_session_is_read_only_intent_and_read_uncommitted(monkeypatch: pyt
         received.append((url, kwargs))
         return real(url, **kwargs)  # builds the engine; nothing connects until a query runs
 
-    monkeypatch.setattr(sql_connector, "create_engine", spy)
+    monkeypatch.setattr(sql_engine, "create_engine", spy)
     connector = SqlConnector(MSSQL_URL)
     ((url, kwargs),) = received
     assert url.query["ApplicationIntent"] == "ReadOnly"
