@@ -30,10 +30,13 @@ from sqlalchemy import (
     Table,
     create_engine,
     delete,
+    func,
     insert,
     inspect,
     select,
 )
+from sqlalchemy import column as catalog_column
+from sqlalchemy import table as catalog_table
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.schema import CreateIndex
@@ -112,14 +115,26 @@ def _create_tables(engine: Engine, attempts: int = 3) -> None:
 
 
 def _tables_current(engine: Engine) -> bool:
-    """Whether every table and column this release uses is there: two catalog queries, where
-    creating what is missing asks once per table (a report or a receiver start pays it)."""
-    insp = inspect(engine)
-    names = set(insp.get_table_names())
-    if not {t.name for t in (*metadata.sorted_tables, *facts.metadata.sorted_tables)} <= names:
-        return False
-    have = {c["name"] for c in insp.get_columns(received_documents.name)}
-    return {c.name for c in received_documents.columns} <= have
+    """Whether every table this release uses is there with every column: one catalog query on
+    PostgreSQL, the table list and the documents table's columns (the one table that gained
+    columns) on SQLite; creating what is missing asks once per table, which every report and
+    every receiver start would pay."""
+    tables = (*metadata.sorted_tables, *facts.metadata.sorted_tables)
+    with engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            insp = inspect(conn)
+            if not {t.name for t in tables} <= set(insp.get_table_names()):
+                return False
+            have = {c["name"] for c in insp.get_columns(received_documents.name)}
+            return {c.name for c in received_documents.columns} <= have
+        fields = ("table_schema", "table_name", "column_name")
+        catalog = catalog_table("columns", *map(catalog_column, fields), schema="information_schema")
+        query = select(catalog.c.table_name, catalog.c.column_name).where(
+            catalog.c.table_schema == func.current_schema(),
+            catalog.c.table_name.in_(sorted({t.name for t in tables})),
+        )
+        found = {(str(t), str(c)) for t, c in conn.execute(query)}
+    return {(t.name, c.name) for t in tables for c in t.columns} <= found
 
 
 def _private_sqlite_file(url: URL) -> None:

@@ -44,3 +44,30 @@ def test_a_table_of_an_earlier_release_gains_its_missing_column(tmp_path: Path) 
         assert "contributor" in columns
     finally:
         again.dispose()
+
+
+def test_on_postgresql_one_catalog_query_and_a_missing_column_is_added(pg_base: str) -> None:
+    import uuid
+
+    from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
+
+    schema = f"rx_schema_{uuid.uuid4().hex[:10]}"
+    url = pg_schema_url(pg_base, schema)
+    try:
+        open_receiver_db(url).dispose()
+        engine = open_receiver_db(url)
+        seen: list[str] = []
+        event.listen(engine, "before_cursor_execute", lambda *a: seen.append(str(a[2])))
+        from sccm_cep.receiver import store
+
+        assert store._tables_current(engine)
+        assert len(seen) == 1 and "information_schema" in seen[0].lower()
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE received_documents DROP COLUMN contributor"))
+        assert not store._tables_current(engine)
+        engine.dispose()
+        again = open_receiver_db(url)
+        assert store._tables_current(again)
+        again.dispose()
+    finally:
+        drop_pg_schema(pg_base, schema)
