@@ -79,19 +79,8 @@ def view_columns(conn: Connection) -> dict[str, set[str]]:
             for name in v.VIEWS
             if insp.has_table(name)
         }
-    catalog = table(
-        "columns",
-        column("table_schema"),
-        column("table_name"),
-        column("column_name"),
-        schema="information_schema",
-    )
-    stmt = select(catalog.c.table_name, catalog.c.column_name).where(
-        catalog.c.table_schema == insp.default_schema_name,
-        func.lower(catalog.c.table_name).in_(sorted(name.lower() for name in v.VIEWS)),
-    )
     out: dict[str, set[str]] = {}
-    for view, name in conn.execute(stmt):
+    for view, name in conn.execute(catalog_columns(insp.default_schema_name)):
         out.setdefault(str(view).lower(), set()).add(str(name).lower())
     return out
 
