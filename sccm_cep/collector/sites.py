@@ -248,19 +248,26 @@ def check_site(
     with store.session() as session:
         site = find_site(session, code)
     reports: list[tuple[str, CheckReport]] = []
-    for connector in open_site_connectors(site):
-        try:
+    opened = open_site_connectors(site)
+    try:
+        for connector in opened:
             report = connector.check()
             if request is not None:
                 report = dataclasses.replace(report, unavailable=unavailable_of(connector, request))
-        finally:
+            _confirm(site, connector, report)
+            reports.append((connector.name, report))
+    finally:  # every source, also those after one that failed
+        for connector in opened:
             connector.close()
-        if (report.site_code or "").upper() != site.code:
-            found = report.site_code or "(none)"
-            found = found if _CODE.fullmatch(found) or found == "(none)" else "(not a site code)"
-            raise NotAnSccmSite(
-                f"the {connector.name} source is site {found}, not {site.code}",
-                hint="check the --db URL (CM_<SiteCode>) or --winrm host of the registration",
-            )
-        reports.append((connector.name, report))
     return reports
+
+
+def _confirm(site: Site, connector: Connector, report: CheckReport) -> None:
+    """The source reads the registered site, or NotAnSccmSite."""
+    if (report.site_code or "").upper() != site.code:
+        found = report.site_code or "(none)"
+        found = found if _CODE.fullmatch(found) or found == "(none)" else "(not a site code)"
+        raise NotAnSccmSite(
+            f"the {connector.name} source is site {found}, not {site.code}",
+            hint="check the --db URL (CM_<SiteCode>) or --winrm host of the registration",
+        )
