@@ -25,11 +25,7 @@ import time
 from rich.console import Console
 
 from bench.export import export_table, help_seconds
-from bench.receiver import ingest_table, report_table
-
-
-def _ints(text: str) -> list[int]:
-    return [int(x) for x in text.split(",") if x]
+from bench.receiver import ingest_table, int_list, report_table
 
 
 def main() -> None:
@@ -55,12 +51,12 @@ def main() -> None:
     if "export" in parts:
         tables.append(
             export_table(
-                console, _ints(args.sizes), args.backends.split(","), args.levels.split(","), args.runs
+                console, int_list(args.sizes), args.backends.split(","), args.levels.split(","), args.runs
             )
         )
     if "receiver" in parts:
-        tables.append(ingest_table(console, args.ingest_sites, _ints(args.processes), args.concurrency))
-        tables.append(report_table(console, _ints(args.report_sites), args.runs))
+        tables.append(ingest_table(console, args.ingest_sites, int_list(args.processes), args.concurrency))
+        tables.append(report_table(console, int_list(args.report_sites), args.runs))
     for table in tables:
         console.print(table)
     if "help" in parts:

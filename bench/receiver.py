@@ -21,9 +21,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 from rich.console import Console
@@ -53,28 +54,57 @@ def _vm_hwm_mib(pid: int) -> float:
     return float("nan")
 
 
-def _serve(db: str, processes: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+def start_receivers(db: str, processes: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+    """``processes`` ``sccm-cep receiver serve`` on ``db``, started one after the other (none
+    races to create a table), each answering its health check: (processes, their URLs). A
+    receiver that does not start raises RuntimeError with the end of its error output; the
+    ones already started are stopped first."""
     exe = str(Path(sys.executable).with_name("sccm-cep"))
-    ports = [_port() for _ in range(processes)]
     procs: list[subprocess.Popen[bytes]] = []
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
-    for port, url in zip(ports, urls, strict=True):  # one by one: none races to create a table
-        proc = subprocess.Popen(
-            [exe, "receiver", "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--max-in-flight", "64"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        procs.append(proc)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/v1/health").raise_for_status()
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the receiver on {url} did not start") from None
-                time.sleep(0.1)
+    urls: list[str] = []
+    try:
+        for _ in range(processes):
+            port = _port()
+            command = [
+                exe,
+                "receiver",
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--max-in-flight",
+                "64",
+            ]
+            urls.append(f"http://127.0.0.1:{port}")
+            # Errors to a file, not a pipe (a busy receiver would fill one and stall); the child
+            # keeps its own handle once started.
+            with tempfile.TemporaryFile() as log:
+                procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log))
+                _wait_healthy(procs[-1], urls[-1], log)
+    except BaseException:
+        stop_receivers(procs)
+        raise
     return procs, urls
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], url: str, log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/v1/health").raise_for_status()
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"the receiver on {url} did not start: {log.read()[-2000:]!r}") from None
+            time.sleep(0.1)
+
+
+def stop_receivers(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=15)
 
 
 def ingest(sites: int, processes: int, concurrency: int) -> dict[str, Any]:
@@ -84,16 +114,14 @@ def ingest(sites: int, processes: int, concurrency: int) -> dict[str, Any]:
     drop_pg_schema(PG_BASE, schema)
     db = pg_schema_url(PG_BASE, schema)
     open_receiver_db(db).dispose()  # tables made before the clock starts
-    procs, urls = _serve(db, processes)
+    procs, urls = start_receivers(db, processes)
     try:
         started = time.perf_counter()
         tally = upload_all(uploads, urls, concurrency)
         seconds = time.perf_counter() - started
         peaks = [_vm_hwm_mib(p.pid) for p in procs]
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=15)
+        stop_receivers(procs)
         drop_pg_schema(PG_BASE, schema)
     if not set(tally.answers) <= {201, 409}:
         raise SystemExit(f"unexpected answers: {dict(tally.answers)}")
@@ -277,13 +305,14 @@ def main(argv: list[str] | None = None) -> None:
     console.print(
         f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    ingest = ingest_table(console, args.ingest_sites, _ints(args.processes), args.concurrency)
-    report = report_table(console, _ints(args.report_sites), args.runs)
+    ingest = ingest_table(console, args.ingest_sites, int_list(args.processes), args.concurrency)
+    report = report_table(console, int_list(args.report_sites), args.runs)
     console.print(ingest)
     console.print(report)
 
 
-def _ints(text: str) -> list[int]:
+def int_list(text: str) -> list[int]:
+    """The numbers of a comma-separated option ("1000,10000")."""
     return [int(x) for x in text.split(",") if x]
 
 

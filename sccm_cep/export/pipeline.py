@@ -187,7 +187,9 @@ def collect(
     offered = {c.name: {s.record_type.NAME: s for s in c.streams(request)} for c in opened}
     sections, filled_by, reads = _plan_reads(offered, policies, level, only)
     publisher = NormalizationStats()
-    ahead = [(rt, s) for _, rt, name, s in reads if _concurrent(opened, name)]
+    # Sources that let their streams be read from another thread (the SQL connector).
+    concurrent = {c.name for c in opened if getattr(c, "concurrent_reads", False)}
+    ahead = [(rt, s) for _, rt, name, s in reads if name in concurrent]
     lanes = ([s for rt, s in ahead if rt is not m.Software], [s for rt, s in ahead if rt is m.Software])
     own_names = own_names_of(opened)  # before the lanes: the source has at most two statements at once
     with ReadAhead(lanes) as read_ahead:  # the source's scans start now, the rest is set up meanwhile
@@ -202,7 +204,7 @@ def collect(
         names: dict[str, str] = {}
         for section, rt, name, stream in reads:
             log.info("collecting %s from %s", rt.NAME, stream.source)
-            source = read_ahead.reader(stream) if _concurrent(opened, name) else stream.read
+            source = read_ahead.reader(stream) if name in concurrent else stream.read
             reader = _counted(_reader(source, publisher), rt.NAME, progress)
             sections[section][rt.NAME] = anonymizer.part(rt, reader)
             _add_source(names, section, name)
@@ -335,11 +337,6 @@ def _read_order(read: _Read) -> int:
     rows are worked on, and the source never has more than two statements at once."""
     rt = read[1]
     return 0 if rt.KIND is m.RecordKind.DEVICE else 1 if rt is m.Software else 2
-
-
-def _concurrent(opened: Sequence[Connector], name: str) -> bool:
-    """Whether the connector called ``name`` lets its streams be read from another thread."""
-    return any(c.name == name and getattr(c, "concurrent_reads", False) for c in opened)
 
 
 def _reader(

@@ -8,21 +8,18 @@ import gzip
 import http.client
 import json
 import random
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bench.fleet import Upload, fleet
+from bench.receiver import start_receivers, stop_receivers
 from fixtures.synthetic_site import drop_pg_schema, pg_schema_url
 from sccm_cep.contract.upload import CURRENT_VERSIONS, DocumentKind, upload_path
 from sccm_cep.receiver.facts import fact_submissions, fact_values, figure_rows
@@ -31,51 +28,17 @@ from sccm_cep.receiver.store import open_receiver_db, received_documents
 UPLOADERS = 20
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def receivers(pg_base: str) -> Iterator[tuple[str, list[str]]]:
     """Two receiver processes on one fresh PostgreSQL schema: (database URL, their URLs)."""
     schema = f"procs_{uuid.uuid4().hex[:10]}"
     db = pg_schema_url(pg_base, schema)
-    exe = str(Path(sys.executable).with_name("sccm-cep"))
-    ports = [_free_port(), _free_port()]
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        for port in ports:  # one after the other: the second finds the tables made
-            proc = subprocess.Popen(
-                [
-                    exe,
-                    "receiver",
-                    "serve",
-                    "--db",
-                    db,
-                    "--listen",
-                    f"127.0.0.1:{port}",
-                    "--max-in-flight",
-                    "64",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-            procs.append(proc)
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/v1/health").raise_for_status()
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-                    time.sleep(0.1)
-        yield db, [f"127.0.0.1:{port}" for port in ports]
+        procs, urls = start_receivers(db, 2)  # stops what it started if one does not start
+        yield db, [url.removeprefix("http://") for url in urls]
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=15)
+        stop_receivers(procs)
         drop_pg_schema(pg_base, schema)
 
 

@@ -22,10 +22,9 @@ from sccm_cep.export.derive import derive
 from sccm_cep.export.pipeline import build_request
 from sccm_cep.privacy.identifiers import has_identifier
 from sccm_cep.privacy.policy import load_policies
-from sccm_cep_connectors.winrm import WinRMConnector
 from sccm_cep_connectors.winrm.capture import TREATMENTS, WITHHELD, Capturer
 from sccm_cep_connectors.winrm.scripts import load_schema, script_names
-from tests.support.wsman import Lab, RecordedSite, serve
+from tests.support.wsman import Lab, RecordedSite, lab_connector, serve
 from tests.support.wsman.server import PASSWORD, USER
 
 #: Fields the policies pseudonymize: a capture holds other pseudonyms for them (a key of its own).
@@ -50,15 +49,7 @@ def _doctor(lab: Lab, password: str, *more: str, clients: bool = True) -> tuple[
 
 
 def _records(lab: Lab, password: str) -> dict[str, Counter[str]]:
-    connector = WinRMConnector(
-        lab.site_server.address,
-        [c.address for c in lab.clients],
-        username=USER,
-        password=password,
-        auth="basic",
-        ssl=False,
-        encryption="never",
-    )
+    connector = lab_connector(lab, password)
     request = build_request(load_policies(), m.Level.ENHANCED)
     out: dict[str, Counter[str]] = {}
     try:

@@ -20,8 +20,8 @@ from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.winrm import WinRMConnector
 from sccm_cep_connectors.winrm.mapping import CLIENT_RECORDS, SITE_RECORDS
-from tests.support.wsman import Lab, SimulatedSite
-from tests.support.wsman.server import PASSWORD, USER
+from tests.support.wsman import Lab, SimulatedSite, lab_connector
+from tests.support.wsman.server import PASSWORD
 
 TRANSPORTS = ["psrp", "winrm"]
 
@@ -39,17 +39,7 @@ def _request(level: m.Level = m.Level.BASIC) -> CollectionRequest:
 def _connector(
     lab: Lab, password: str, transport: str, clients: list[str] | None = None, **kw: Any
 ) -> WinRMConnector:
-    return WinRMConnector(
-        lab.site_server.address,
-        [c.address for c in lab.clients] if clients is None else clients,
-        username=USER,
-        password=password,
-        transport=transport,
-        auth="basic",
-        ssl=False,
-        encryption="never",
-        **kw,
-    )
+    return lab_connector(lab, password, clients, transport=transport, **kw)
 
 
 def _collect(connector: Any, request: CollectionRequest) -> dict[str, Counter[str]]:

@@ -34,8 +34,8 @@ from sccm_cep_connectors.winrm.scripts import (
     script_names,
 )
 from sccm_cep_connectors.winrm.settings import parse_host
-from tests.support.wsman import Lab, RecordedSite, SimulatedSite, record_site, serve
-from tests.support.wsman.server import PASSWORD, USER
+from tests.support.wsman import Lab, RecordedSite, SimulatedSite, lab_connector, record_site, serve
+from tests.support.wsman.server import PASSWORD
 
 ADDRESS = parse_host("sccm01.corp.example")
 SECRET = "Secret-Value-Never-Quoted"
@@ -48,16 +48,7 @@ def password(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def _connector(lab: Lab, password: str, clients: list[str] | None = None) -> WinRMConnector:
-    return WinRMConnector(
-        lab.site_server.address,
-        [c.address for c in lab.clients] if clients is None else clients,
-        username=USER,
-        password=password,
-        transport="psrp",
-        auth="basic",
-        ssl=False,
-        encryption="never",
-    )
+    return lab_connector(lab, password, clients, transport="psrp")
 
 
 def _output(simulated: SimulatedSite, name: str) -> str:

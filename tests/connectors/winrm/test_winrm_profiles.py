@@ -21,8 +21,8 @@ from sccm_cep.privacy.policy import load_policies
 from sccm_cep_connectors.sccm_sql import SqlConnector
 from sccm_cep_connectors.winrm import WinRMConnector
 from sccm_cep_connectors.winrm.mapping import CLIENT_RECORDS, SITE_RECORDS
-from tests.support.wsman import Lab, RecordedSite, SimulatedSite, record_site, serve
-from tests.support.wsman.server import PASSWORD, USER
+from tests.support.wsman import Lab, RecordedSite, SimulatedSite, lab_connector, record_site, serve
+from tests.support.wsman.server import PASSWORD
 
 #: Every profile the synthetic site offers (only the full site before profiles existed).
 PROFILE_NAMES: tuple[str, ...] = getattr(synthetic, "PROFILE_NAMES", ("full",))
@@ -41,15 +41,7 @@ def _collect(connector: Any, request: CollectionRequest) -> dict[str, Counter[st
 
 
 def _winrm(lab: Lab, password: str) -> WinRMConnector:
-    return WinRMConnector(
-        lab.site_server.address,
-        [c.address for c in lab.clients],
-        username=USER,
-        password=password,
-        auth="basic",
-        ssl=False,
-        encryption="never",
-    )
+    return lab_connector(lab, password)
 
 
 @pytest.fixture
