@@ -73,8 +73,6 @@ def cli(
     if data_dir_opt:
         # config.data_dir() reads the variable; a scheduled task cannot set environment variables.
         os.environ["SCCM_CEP_DATA_DIR"] = str(Path(data_dir_opt).resolve())
-    from rich.console import Console
-
     from sccm_cep.cli.oplog import configure_logging, log_outcome_on_close
 
     # Standard error, the log file in the data folder, and the Windows Event Log where usable.
@@ -82,12 +80,7 @@ def cli(
     log_outcome_on_close(ctx)
     # Piped or captured output gets wide tables instead of truncated cells.
     width = None if sys.stdout.isatty() else 200
-    app = App(
-        out=Console(soft_wrap=True, width=width),
-        err=Console(stderr=True, soft_wrap=True),
-        state_url=state_url,
-        progress=progress,
-    )
+    app = App(state_url=state_url, progress=progress, width=width)
     ctx.obj = app
     ctx.call_on_close(lambda: app._store.dispose() if app._store else None)
 

@@ -3,10 +3,10 @@ turns an expected error into its one line on standard error and its exit code.""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from sccm_cep.errors import SccmCepError
@@ -19,17 +19,40 @@ if TYPE_CHECKING:
 __all__ = ["App", "expected", "report_skipped"]
 
 
-@dataclass
 class App:
     """What every subcommand gets: where to print, and the state store (opened on first use).
 
-    ``progress`` is the ``--progress`` choice (auto, always, never; see ``cli/progress.py``)."""
+    ``out`` and ``err`` are rich consoles made on first use (``width`` for ``out``: None on a
+    terminal), so a command that prints JSON to a pipe never imports rich. ``progress`` is the
+    ``--progress`` choice (auto, always, never; see ``cli/progress.py``)."""
 
-    out: Console
-    err: Console
-    state_url: str | None = None
-    progress: str = "auto"
-    _store: Store | None = None
+    def __init__(
+        self,
+        out: Console | None = None,
+        err: Console | None = None,
+        state_url: str | None = None,
+        progress: str = "auto",
+        width: int | None = None,
+    ) -> None:
+        self._out, self._err = out, err
+        self.state_url, self.progress, self._width = state_url, progress, width
+        self._store: Store | None = None
+
+    @property
+    def out(self) -> Console:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(soft_wrap=True, width=self._width)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, soft_wrap=True)
+        return self._err
 
     @property
     def store(self) -> Store:
@@ -43,6 +66,12 @@ class App:
         self.out.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def emit_json(self, data: Any) -> None:
+        """``data`` as JSON, indented by 2: coloured on a terminal, else the plain text rich
+        would write (without importing it)."""
+        if self._out is None and not sys.stdout.isatty():
+            sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            return
         self.out.print_json(data=data)
 
     def fail(self, exc: SccmCepError) -> NoReturn:

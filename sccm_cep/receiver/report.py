@@ -19,11 +19,12 @@ per published value, whatever the number of sites.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import CTE, Connection, Engine, and_, case, func, select
+from sqlalchemy import CTE, Connection, Engine, Select, Subquery, and_, case, func, select, true
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from sccm_cep.receiver.facts import FIGURES, fact_submissions, fact_values
 from sccm_cep.receiver.store import received_documents
@@ -31,7 +32,10 @@ from sccm_cep.receiver.store import received_documents
 __all__ = ["DOMINANCE", "PLACEHOLDERS", "build_report", "dominated", "nps"]
 
 TOP = 10
-#: PostgreSQL's memory per sort for the report's transaction (a fixed bound, on the server).
+#: Value rows fetched at a time: a report reads a few dozen before ``TOP`` software is listed.
+FETCH = 200
+#: PostgreSQL's memory per sort or hash for the report's transaction (a fixed bound, on the
+#: server).
 WORK_MEM = "64MB"
 #: (n, p): no value is published where the n largest contributors hold more than p of it.
 DOMINANCE = ((1, 0.50), (2, 0.85))
@@ -66,94 +70,97 @@ def _withheld(k: int) -> dict[str, Any]:
     return {"value": None, "withheld": k}
 
 
-def _current() -> CTE:
+def _newest(dialect: str) -> CTE:
+    """Of each site pseudonym, the (site, period) with the newest period: its document_id,
+    contributor, quarter and totals. ``DISTINCT ON`` on PostgreSQL, whose planner then knows it
+    as one row per site (a filter on a window's output it guesses at a few rows, and sorts
+    where it should hash); ``row_number`` elsewhere."""
+    fs = fact_submissions
+    columns = [fs.c.document_id, fs.c.contributor, fs.c.quarter, *(fs.c[f"total_{f}"] for f in FIGURES)]
+    if dialect == "postgresql":
+        on_site = select(*columns).ext(distinct_on(fs.c.site))
+        return on_site.order_by(fs.c.site, fs.c.period.desc()).cte("newest")
+    newest_first = func.row_number().over(partition_by=fs.c.site, order_by=fs.c.period.desc())
+    ranked = select(*columns, newest_first.label("n")).subquery()
+    return select(*(ranked.c[c.name] for c in columns)).where(ranked.c.n == 1).cte("newest")
+
+
+def _current(dialect: str) -> Subquery:
     """The documents that speak for each contributor: the newest of each of its site
     pseudonyms, if in the contributor's latest quarter (document_id, contributor, its totals).
-
-    Window functions over one scan of ``fact_submissions``, no self-join; materialized once on
-    PostgreSQL, so a planner without statistics (a new database) cannot re-run it per row."""
-    fs = fact_submissions
-    newest_first = func.row_number().over(partition_by=fs.c.site, order_by=fs.c.period.desc())
-    totals = [f"total_{figure}" for figure in FIGURES]
-    ranked = select(
-        fs.c.document_id, fs.c.contributor, fs.c.quarter, *(fs.c[t] for t in totals), newest_first.label("n")
-    ).subquery()
-    last = func.max(ranked.c.quarter).over(partition_by=ranked.c.contributor)
-    newest = (
-        select(
-            ranked.c.document_id,
-            ranked.c.contributor,
-            ranked.c.quarter,
-            *(ranked.c[t] for t in totals),
-            last.label("last"),
-        )
-        .where(ranked.c.n == 1)
-        .subquery()
+    One scan of ``fact_submissions``, a grouping per contributor and a join."""
+    newest = _newest(dialect)
+    last = (
+        select(newest.c.contributor, func.max(newest.c.quarter).label("quarter"))
+        .group_by(newest.c.contributor)
+        .subquery("last")
     )
     return (
-        select(newest.c.document_id, newest.c.contributor, *(newest.c[t] for t in totals))
-        .where(newest.c.quarter == newest.c.last)
-        .cte("current")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
+        select(newest.c.document_id, newest.c.contributor, *(newest.c[f"total_{f}"] for f in FIGURES))
+        .join_from(
+            newest,
+            last,
+            and_(newest.c.contributor == last.c.contributor, newest.c.quarter == last.c.quarter),
+        )
+        .subquery("current")
     )
 
 
-def _value_rows(conn: Connection, current: CTE) -> Iterator[Any]:
-    """Per figure and value (labels), largest total first: its total weight, how many
-    contributors hold it, and the weight of its n largest holders (``top<n>``). One pass over
-    the facts for every figure, streamed.
-
-    Grouping, not sorting: the holders' weights are summed per (value, contributor); the largest
-    (``m1``) comes from a second grouping per value, joined back, and the third grouping counts
-    the holders at ``m1`` and finds the largest weight below it (``m2``), so the two largest
-    holders weigh ``2 m1`` when two share the top, else ``m1 + m2``. No row_number over every
-    holder: the server hashes where it used to sort."""
+def _holdings(current: Subquery) -> Select[Any]:
+    """Each contributor's weight of each value (figure, labels) over its current documents;
+    zero weights are no holding."""
     fv = fact_values
-    # label2 is NULL in one-label figures: joined on (is it NULL, its text) so the join hashes.
-    null2, text2 = fv.c.label2.is_(None).label("null2"), func.coalesce(fv.c.label2, "").label("text2")
-    held = (
-        select(
-            fv.c.figure,
-            current.c.contributor,
-            fv.c.label1,
-            fv.c.label2,
-            null2,
-            text2,
-            func.sum(fv.c.weight).label("w"),
-        )
+    return (
+        select(fv.c.figure, fv.c.label1, fv.c.label2, func.sum(fv.c.weight).label("w"))
         .join_from(fv, current, fv.c.document_id == current.c.document_id)
         .group_by(fv.c.figure, current.c.contributor, fv.c.label1, fv.c.label2)
         .having(func.sum(fv.c.weight) > 0)
-        .cte("held")
     )
+
+
+def _value_rows(conn: Connection, current: Subquery) -> Iterator[Any]:
+    """Per figure and value (labels), largest total first: its total weight, how many
+    contributors hold it and the weight of the largest (``top1``). Two hashed groupings in one
+    pass over the facts for every figure, streamed; no sort over every holder."""
+    held = _holdings(current).subquery("held")
     value = (held.c.figure, held.c.label1, held.c.label2)
-    key = (held.c.figure, held.c.label1, held.c.null2, held.c.text2)
-    top = select(*key, func.max(held.c.w).label("m1")).group_by(*key).subquery()
-    theirs = (top.c.figure, top.c.label1, top.c.null2, top.c.text2)
-    joined = held.join(top, and_(*(a == b for a, b in zip(key, theirs, strict=True))))
-    at_top = func.sum(case((held.c.w == top.c.m1, 1), else_=0))
-    below = func.max(case((held.c.w < top.c.m1, held.c.w)))
     total = func.sum(held.c.w).label("total")
-    m1 = func.max(top.c.m1)
-    two = case((at_top >= 2, m1 * 2), else_=m1 + func.coalesce(below, 0))
-    tops = {1: m1, 2: two}  # the n of DOMINANCE
     query = (
-        select(
-            held.c.figure,
-            held.c.label1,
-            held.c.label2,
-            total,
-            func.count().label("holders"),
-            *(tops[n].label(f"top{n}") for n, _p in DOMINANCE),
-        )
-        .select_from(joined)
+        select(*value, total, func.count().label("holders"), func.max(held.c.w).label("top1"))
         .group_by(*value)
         .order_by(held.c.figure, total.desc())
     )
-    yield from conn.execution_options(stream_results=True, yield_per=1000).execute(query)
+    yield from conn.execution_options(stream_results=True, yield_per=FETCH).execute(query)
 
 
-def _figure_totals(conn: Connection, current: CTE) -> dict[str, tuple[int, int, int]]:
+def _largest(conn: Connection, current: Subquery, row: Any) -> list[int]:
+    """The weights of the largest holders of ``row``'s value, as many as ``DOMINANCE`` looks
+    at, largest first."""
+    fv = fact_values
+    held = (  # a label that is None is compared with IS NULL
+        _holdings(current)
+        .where(fv.c.figure == row.figure, fv.c.label1 == row.label1, fv.c.label2 == row.label2)
+        .subquery("held")
+    )
+    depth = max(n for n, _p in DOMINANCE)
+    query = select(held.c.w).order_by(held.c.w.desc()).limit(depth)
+    return [int(w) for w in conn.execute(query).scalars()]
+
+
+def _dominated_row(row: Any, largest: Callable[[Any], list[int]]) -> bool:
+    """The dominance rule on a value row, the verdict ``dominated`` gives on all its weights:
+    decided by its largest holder (``top1``) where it can be, since the n largest weigh at most
+    n times it; else on ``largest(row)``, its largest holders' weights from the database."""
+    total, top1 = int(row.total), int(row.top1)
+    if not _dominated_by({n: n * top1 for n, _p in DOMINANCE}, total):
+        return False
+    if any(top1 > p * total for n, p in DOMINANCE if n == 1):
+        return True
+    weights = largest(row)
+    return _dominated_by({n: sum(weights[:n]) for n, _p in DOMINANCE}, total)
+
+
+def _figure_totals(conn: Connection, current: Subquery) -> dict[str, tuple[int, int, int]]:
     """Per figure: the contributors and the documents with rows for it, and the total of its
     weights (never negative: the contract's minimum is 0), from the current documents' totals."""
     columns = []
@@ -168,9 +175,16 @@ def _figure_totals(conn: Connection, current: CTE) -> dict[str, tuple[int, int, 
     }
 
 
-def _published(rows: Iterator[Any], labels: tuple[str, ...], k: int, limit: int | None) -> Iterator[Any]:
+def _published(
+    rows: Iterator[Any],
+    labels: tuple[str, ...],
+    k: int,
+    limit: int | None,
+    largest: Callable[[Any], list[int]],
+) -> Iterator[Any]:
     """The values that may be listed, in the report's order (largest total, then by labels),
-    stopping after ``limit``."""
+    stopping after ``limit``; ``largest`` gives a value's largest holders where the rule needs
+    them."""
     shown = 0
     tie: list[tuple[str, Any]] = []
 
@@ -189,18 +203,18 @@ def _published(rows: Iterator[Any], labels: tuple[str, ...], k: int, limit: int 
             yield from flush()
             if limit is not None and shown >= limit:
                 return
-        largest = {n: int(getattr(row, f"top{n}")) for n, _p in DOMINANCE}
-        if (
-            int(row.holders) >= k
-            and not _dominated_by(largest, int(row.total))
-            and not PLACEHOLDERS & set(key)
-        ):
+        if int(row.holders) >= k and not PLACEHOLDERS & set(key) and not _dominated_row(row, largest):
             tie.append((str(key), row))
     yield from flush()
 
 
 def _shares(
-    figure: str, totals: tuple[int, int, int], rows: Iterator[Any], k: int, limit: int | None
+    figure: str,
+    totals: tuple[int, int, int],
+    rows: Iterator[Any],
+    k: int,
+    limit: int | None,
+    largest: Callable[[Any], list[int]],
 ) -> dict[str, Any]:
     """One figure from its totals and value rows: the shares of the total of each published
     value. Values fewer than k contributors hold, that one or two dominate, placeholders
@@ -215,7 +229,7 @@ def _shares(
             **dict(zip(labels, (row.label1, row.label2), strict=False)),
             "share": round(int(row.total) / grand, 4),
         }
-        for row in _published(rows, labels, k, limit)
+        for row in _published(rows, labels, k, limit, largest)
     ]
     shown = sum(i["share"] for i in items)
     return {
@@ -228,46 +242,69 @@ def _shares(
 
 def _figures(conn: Connection, k: int) -> dict[str, dict[str, Any]]:
     """Every figure of ``FIGURES`` (``top_software`` cut at ``TOP``)."""
-    current = _current()
+    current = _current(conn.dialect.name)
     totals = _figure_totals(conn, current)
     out: dict[str, dict[str, Any]] = {}
+
+    def largest(row: Any) -> list[int]:
+        return _largest(conn, current, row)
+
     for figure, rows in groupby(_value_rows(conn, current), key=lambda row: str(row.figure)):
         if figure in FIGURES:
             limit = TOP if figure == "top_software" else None
-            out[figure] = _shares(figure, totals[figure], rows, k, limit)
+            out[figure] = _shares(figure, totals[figure], rows, k, limit, largest)
+            if out.keys() == FIGURES.keys():
+                break  # the rest of the last figure's values are never listed: not fetched
     # A figure no document has rows for: no contributor gave it.
-    return {figure: out.get(figure) or _shares(figure, (0, 0, 0), iter(()), k, None) for figure in FIGURES}
+    return {
+        figure: out.get(figure) or _shares(figure, (0, 0, 0), iter(()), k, None, largest)
+        for figure in FIGURES
+    }
 
 
 def _nps_figure(conn: Connection, k: int) -> dict[str, Any]:
     """The NPS over every counted answer (the latest revision of every (site, period)), when k
-    contributors answered and none dominates."""
+    contributors answered and none dominates. One statement: the largest contributors' answer
+    counts, each row carrying the totals."""
     fs = fact_submissions
     score = fs.c.feedback_score
-    answered = fs.c.feedback_score.is_not(None)
+    answered = score.is_not(None)
     per = (
         select(fs.c.contributor, func.count().label("answers"))
         .where(answered)
         .group_by(fs.c.contributor)
-        .subquery()
+        .cte("per")
     )
-    contributors = int(conn.execute(select(func.count()).select_from(per)).scalar_one())
-    depth = max(n for n, _p in DOMINANCE)
-    counts = [
-        int(v)
-        for v in conn.execute(select(per.c.answers).order_by(per.c.answers.desc()).limit(depth)).scalars()
-    ]
     one = func.sum(case((score >= 9, 1), else_=0)), func.sum(case((score.between(7, 8), 1), else_=0))
-    answers, promoters, passives = conn.execute(select(func.count(), *one).where(answered)).one()
-    largest = {n: sum(counts[:n]) for n, _p in DOMINANCE}
-    if contributors < k or _dominated_by(largest, int(answers)):
+    totals = select(func.count().label("answers"), one[0].label("promoters"), one[1].label("passives"))
+    summed = totals.where(answered).subquery("summed")
+    depth = max(n for n, _p in DOMINANCE)
+    query = (
+        select(
+            per.c.answers.label("theirs"),
+            select(func.count()).select_from(per).scalar_subquery().label("contributors"),
+            summed.c.answers,
+            summed.c.promoters,
+            summed.c.passives,
+        )
+        .join_from(per, summed, true())
+        .order_by(per.c.answers.desc())
+        .limit(depth)
+    )
+    rows = conn.execute(query).all()
+    if not rows:  # nobody answered
         return {**_withheld(k), "answers": None}
-    promoters, passives = int(promoters or 0), int(passives or 0)
-    detractors = int(answers) - promoters - passives
+    counts = [int(row.theirs) for row in rows]
+    contributors, answers = int(rows[0].contributors), int(rows[0].answers)
+    largest = {n: sum(counts[:n]) for n, _p in DOMINANCE}
+    if contributors < k or _dominated_by(largest, answers):
+        return {**_withheld(k), "answers": None}
+    promoters, passives = int(rows[0].promoters or 0), int(rows[0].passives or 0)
+    detractors = answers - promoters - passives
     return {
         "value": round(100.0 * (promoters - detractors) / answers, 1) if answers else None,
         "contributors": contributors,
-        "answers": int(answers),
+        "answers": answers,
         "promoters": promoters,
         "passives": passives,
         "detractors": detractors,
@@ -278,16 +315,22 @@ def build_report(engine: Engine, *, k: int = 5) -> dict[str, Any]:
     """The summary across participants; ``documents``, ``sites`` (pseudonyms) and
     ``contributors`` are always given."""
     t = received_documents
+    submissions = t.c.kind == "submission"
+    counts = select(
+        select(func.count()).where(submissions).scalar_subquery().label("documents"),
+        select(func.count(func.distinct(t.c.site))).where(submissions).scalar_subquery().label("sites"),
+        select(func.count(func.distinct(fact_submissions.c.contributor)))
+        .scalar_subquery()
+        .label("contributors"),
+    )
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":  # the value sorts in memory, not spilled to disk
+        if conn.dialect.name == "postgresql":
+            # Every figure from one snapshot, read-only; groupings in memory, not spilled to
+            # disk; the value rows' cursor planned for reading them all, not a first tenth.
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        documents = conn.execute(select(func.count()).where(t.c.kind == "submission")).scalar_one()
-        sites = conn.execute(
-            select(func.count(func.distinct(t.c.site))).where(t.c.kind == "submission")
-        ).scalar_one()
-        contributors = conn.execute(
-            select(func.count(func.distinct(fact_submissions.c.contributor)))
-        ).scalar_one()
+            conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+        documents, sites, contributors = conn.execute(counts).one()
         return {
             "k": k,
             "documents": documents,

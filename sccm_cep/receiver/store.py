@@ -114,6 +114,11 @@ def _create_tables(engine: Engine, attempts: int = 3) -> None:
             time.sleep(0.2 * (attempt + 1))
 
 
+_ATTRIBUTE = ("attrelid", "attname", "attnum", "attisdropped")
+_CLASS = ("oid", "relname", "relnamespace")
+_NAMESPACE = ("oid", "nspname")
+
+
 def _tables_current(engine: Engine) -> bool:
     """Whether every table this release uses is there with every column: one catalog query on
     PostgreSQL, the table list and the documents table's columns (the one table that gained
@@ -127,11 +132,20 @@ def _tables_current(engine: Engine) -> bool:
                 return False
             have = {c["name"] for c in insp.get_columns(received_documents.name)}
             return {c.name for c in received_documents.columns} <= have
-        fields = ("table_schema", "table_name", "column_name")
-        catalog = catalog_table("columns", *map(catalog_column, fields), schema="information_schema")
-        query = select(catalog.c.table_name, catalog.c.column_name).where(
-            catalog.c.table_schema == func.current_schema(),
-            catalog.c.table_name.in_(sorted({t.name for t in tables})),
+        # pg_catalog, not information_schema: the same answer in a tenth of the time.
+        attribute = catalog_table("pg_attribute", *map(catalog_column, _ATTRIBUTE), schema="pg_catalog")
+        relation = catalog_table("pg_class", *map(catalog_column, _CLASS), schema="pg_catalog")
+        space = catalog_table("pg_namespace", *map(catalog_column, _NAMESPACE), schema="pg_catalog")
+        query = (
+            select(relation.c.relname, attribute.c.attname)
+            .join_from(attribute, relation, attribute.c.attrelid == relation.c.oid)
+            .join(space, space.c.oid == relation.c.relnamespace)
+            .where(
+                space.c.nspname == func.current_schema(),
+                relation.c.relname.in_(sorted({t.name for t in tables})),
+                attribute.c.attnum > 0,
+                attribute.c.attisdropped.is_(False),
+            )
         )
         found = {(str(t), str(c)) for t, c in conn.execute(query)}
     return {(t.name, c.name) for t in tables for c in t.columns} <= found

@@ -158,6 +158,43 @@ def test_the_rule_on_the_largest_holders_is_the_dominance_rule(weights: list[int
     assert _dominated_by(largest, sum(ordered)) == dominated(weights)
 
 
+@given(
+    st.one_of(
+        st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12),
+        # near the bounds: the largest holder at 40-55 % of the total
+        st.integers(min_value=2, max_value=400).flatmap(
+            lambda rest: st.tuples(
+                st.integers(min_value=rest * 4 // 6, max_value=rest * 6 // 4), st.just(rest)
+            ).map(lambda t: [t[0], t[1] // 2, t[1] - t[1] // 2])
+        ),
+    )
+)
+def test_a_value_row_gets_the_dominance_rule_verdict_and_asks_for_its_holders_only_when_needed(
+    weights: list[int],
+) -> None:
+    """The report decides on a value's largest holder alone where it can, and asks the database
+    for the largest holders only where their weights change the verdict."""
+    from types import SimpleNamespace
+
+    from sccm_cep.receiver.report import _dominated_row
+
+    ordered = sorted((w for w in weights if w > 0), reverse=True)
+    if not ordered:
+        return
+    row = SimpleNamespace(total=sum(ordered), top1=ordered[0])
+    asked: list[int] = []
+
+    def largest(_row: object) -> list[int]:
+        asked.append(1)
+        return ordered[: max(n for n, _p in DOMINANCE)]
+
+    assert _dominated_row(row, largest) == dominated(weights)
+    bound = {n: n * ordered[0] for n, _p in DOMINANCE}
+    by_largest_alone = ordered[0] > 0.5 * sum(ordered)
+    needed = _dominated_by(bound, sum(ordered)) and not by_largest_alone
+    assert bool(asked) == needed
+
+
 def test_ties_are_listed_by_label_and_the_top_ten_cut_after_the_tenth(engine: Engine) -> None:
     products = {f"P{n}": 10 for n in range(1, 13)}  # twelve equal values
     for n in range(1, 6):
@@ -208,10 +245,10 @@ def test_the_fleet_simulator_sends_valid_documents_with_revisions_and_deletions(
 
 
 def test_the_largest_holders_found_in_sql_are_the_largest_weights(engine: Engine) -> None:
-    """Per value, the database's total, holders and one and two largest holders' weights are
-    what sorting the holders' weights gives: ties at the top, ties below it, one holder, zero
+    """Per value, the database's total, holders and largest holder's weight, and the weights
+    of its two largest holders, are what sorting the holders' weights gives: ties at the top, ties below it, one holder, zero
     weights (not holders), one contributor holding a value through two of its sites."""
-    from sccm_cep.receiver.report import _current, _value_rows
+    from sccm_cep.receiver.report import _current, _largest, _value_rows
 
     holdings = {  # value -> contributor -> weight, each contributor's sites summed
         "TieTop": {1: 5, 2: 5, 3: 1},
@@ -236,14 +273,15 @@ def test_the_largest_holders_found_in_sql_are_the_largest_weights(engine: Engine
             if products:
                 _store(engine, _doc(_name(contributor * 10 + n), "2026-Q4", 0, products, contributor))
     with engine.connect() as conn:
+        current = _current(conn.dialect.name)
+        rows = [row for row in _value_rows(conn, current) if row.figure == "top_software"]
         got = {
-            row.label2: (int(row.total), int(row.holders), int(row.top1), int(row.top2))
-            for row in _value_rows(conn, _current())
-            if row.figure == "top_software"
+            row.label2: (int(row.total), int(row.holders), int(row.top1), _largest(conn, current, row))
+            for row in rows
         }
     expected = {}
     for value, by in holdings.items():
         ordered = sorted((w for w in by.values() if w > 0), reverse=True)
         if ordered:
-            expected[value] = (sum(ordered), len(ordered), ordered[0], sum(ordered[:2]))
+            expected[value] = (sum(ordered), len(ordered), ordered[0], ordered[:2])
     assert got == expected

@@ -53,7 +53,9 @@ def test_on_postgresql_one_catalog_query_and_a_missing_column_is_added(pg_base: 
 
     schema = f"rx_schema_{uuid.uuid4().hex[:10]}"
     url = pg_schema_url(pg_base, schema)
+    other = f"rx_other_{uuid.uuid4().hex[:10]}"  # the same tables, whole, in another schema
     try:
+        open_receiver_db(pg_schema_url(pg_base, other)).dispose()
         open_receiver_db(url).dispose()
         engine = open_receiver_db(url)
         seen: list[str] = []
@@ -61,7 +63,7 @@ def test_on_postgresql_one_catalog_query_and_a_missing_column_is_added(pg_base: 
         from sccm_cep.receiver import store
 
         assert store._tables_current(engine)
-        assert len(seen) == 1 and "information_schema" in seen[0].lower()
+        assert len(seen) == 1 and "pg_catalog" in seen[0].lower()
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE received_documents DROP COLUMN contributor"))
         assert not store._tables_current(engine)
@@ -71,3 +73,4 @@ def test_on_postgresql_one_catalog_query_and_a_missing_column_is_added(pg_base: 
         again.dispose()
     finally:
         drop_pg_schema(pg_base, schema)
+        drop_pg_schema(pg_base, other)
