@@ -40,6 +40,9 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# Byte-compiled first, as pip compiles an installed package: where PYTHONDONTWRITEBYTECODE
+	@# is set, every CLI process a test starts would compile sccm-cep from source again.
+	@$(BIN)/python -m compileall -q sccm_cep connectors > /dev/null
 	$(BIN)/pytest --cov=sccm_cep --cov=sccm_cep_connectors --cov-report=term:skip-covered
 
 bench: $(VENV)/.installed-test

@@ -24,6 +24,7 @@ import time
 
 from rich.console import Console
 
+from bench import compile_project
 from bench.export import export_table, help_seconds
 from bench.receiver import ingest_table, int_list, report_table
 
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--report-sites", default="1000,10000")
     args = parser.parse_args()
+    compile_project()
     parts = set(args.parts.split(","))
     console = Console(width=160)
     started = time.perf_counter()
@@ -56,7 +58,7 @@ def main() -> None:
         )
     if "receiver" in parts:
         tables.append(ingest_table(console, args.ingest_sites, int_list(args.processes), args.concurrency))
-        tables.append(report_table(console, int_list(args.report_sites), args.runs))
+        tables.append(report_table(console, int_list(args.report_sites), max(args.runs, 5)))
     for table in tables:
         console.print(table)
     if "help" in parts:

@@ -285,3 +285,30 @@ def test_the_largest_holders_found_in_sql_are_the_largest_weights(engine: Engine
         if ordered:
             expected[value] = (sum(ordered), len(ordered), ordered[0], ordered[:2])
     assert got == expected
+
+
+def test_the_benchmark_times_a_report_in_a_process_of_its_own(tmp_path: Path) -> None:
+    """``bench/report_child.py`` runs the real command over a receiver database and gives the
+    work's seconds, its peak memory and what the report counted; it loads nothing heavy
+    before the parent starts the clock."""
+    import subprocess
+    import sys
+
+    engine = open_receiver_db(f"sqlite:///{tmp_path / 'receiver.db'}")
+    for n in range(3):
+        _store(engine, _doc(_name(n), "2026-Q4", 0, {"P": 5}, n))
+    engine.dispose()
+    top = Path(__file__).resolve().parents[2] / "bench" / "report_child.py"
+    assert not any(
+        line.startswith(("import sqlalchemy", "from sqlalchemy", "import psycopg", "from sccm_cep"))
+        for line in top.read_text().splitlines()
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.report_child", f"sqlite:///{tmp_path / 'receiver.db'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=top.parents[1],
+    )
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["documents"] == 3 and 0 < got["work"] < 60 and got["peak_mib"] > 10
