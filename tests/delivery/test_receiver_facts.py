@@ -287,6 +287,37 @@ def test_the_largest_holders_found_in_sql_are_the_largest_weights(engine: Engine
     assert got == expected
 
 
+def test_where_the_largest_holder_cannot_decide_the_report_asks_for_the_two_largest(engine: Engine) -> None:
+    """Values whose largest holder has 45 % of the total: twice that breaks the two-holder
+    bound, so the report asks the database, in the middle of reading the values, for the two
+    largest; 45 + 40 is not over 85 % (published), 45 + 41 is (withheld). Also with a value whose
+    holders are all tied, and with the largest over half (withheld without asking)."""
+    from sqlalchemy import event
+
+    holdings = {  # product -> the weight of contributors 1, 2, ...
+        "Under": [45, 40, 5, 5, 5],
+        "Over": [45, 41, 5, 5, 4],
+        "Tied": [20, 20, 20, 20, 20],
+        "Half": [51, 20, 10, 10, 9],
+    }
+    for contributor in range(1, 6):
+        mine = {p: ws[contributor - 1] for p, ws in holdings.items()}
+        _store(engine, _doc(_name(contributor), "2026-Q4", 0, mine, contributor))
+    asked: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "ORDER BY held.w DESC" in statement:  # the two largest of one value
+            asked.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        software = build_report(engine, k=5)["top_software"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [i["product"] for i in software["value"]] == ["Tied", "Under"]
+    assert len(asked) == 2  # Under and Over; Tied and Half are decided by their largest holder
+
+
 def test_the_benchmark_times_a_report_in_a_process_of_its_own(tmp_path: Path) -> None:
     """``bench/report_child.py`` runs the real command over a receiver database and gives the
     work's seconds, its peak memory and what the report counted; it loads nothing heavy
