@@ -12,9 +12,11 @@ Each contributor speaks with its latest quarter: of each of its site pseudonyms 
 document, and of those only the ones in the contributor's latest quarter, so a site whose key
 was rotated is not counted under its old pseudonym next to its new one.
 
-Every figure is one GROUP BY on the database over the fact tables (``receiver.facts``, the
-latest revision of each (site, period)): nothing is parsed, and what Python holds is one row
-per published value, whatever the number of sites.
+The figures are aggregated on the database over the fact tables (``receiver.facts``, the
+latest revision of each (site, period)), four queries in one read-only snapshot, plus the two
+largest holders of a value only where its largest cannot decide the dominance rule: nothing
+is parsed, and Python holds a batch of value rows (``FETCH``) and the published values,
+whatever the number of sites.
 """
 
 from __future__ import annotations
